@@ -1,0 +1,81 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
+namespace MobileViT.Compiled.IO;
+
+/// <summary>
+/// Loads the tensors a compiled model needs from a safetensors file, validated against the model's compiled
+/// manifest: every expected tensor present, with the exact shape and a float dtype (F32, or F16/BF16 converted
+/// to F32). Tensors the manifest does not name are ignored. Any problem is a <see cref="ModelLoadException"/>.
+/// </summary>
+public static class WeightLoader
+{
+    public static WeightSet Load(string path, IReadOnlyList<ExpectedTensor> expected)
+    {
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new ModelLoadException(path, null, $"cannot be opened ({e.Message})", e);
+        }
+        using (stream) return Load(stream, path, expected);
+    }
+
+    /// <summary>Loads from a seekable stream, such as an embedded resource.</summary>
+    public static WeightSet Load(Stream stream, string source, IReadOnlyList<ExpectedTensor> expected)
+    {
+        if (!stream.CanSeek)
+            throw new ArgumentException("The weights stream must be seekable.", nameof(stream));
+        try
+        {
+            var header = SafetensorsHeader.Read(stream, source);
+            var tensors = new Dictionary<string, float[]>(expected.Count, StringComparer.Ordinal);
+            foreach (var tensor in expected)
+            {
+                if (!header.Entries.TryGetValue(tensor.Name, out var entry))
+                    throw new ModelLoadException(source, tensor.Name, $"is missing: the compiled model needs shape [{string.Join(", ", tensor.Shape)}]. Are these the weights of another architecture?");
+                if (!entry.Shape.AsSpan().SequenceEqual(tensor.Shape))
+                    throw new ModelLoadException(source, tensor.Name, $"has shape [{string.Join(", ", entry.Shape)}] but the compiled model needs [{string.Join(", ", tensor.Shape)}]. Are these the weights of another architecture?");
+                tensors[tensor.Name] = ReadAsFloat32(stream, header, entry, source);
+            }
+            return new WeightSet(tensors, source);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new ModelLoadException(source, null, "the file ended before its declared data: truncated", e);
+        }
+    }
+
+    private static float[] ReadAsFloat32(Stream stream, SafetensorsHeader header, SafetensorsEntry entry, string source)
+    {
+        int count = checked((int)((entry.End - entry.Begin) / Math.Max(1, SafetensorsHeader.DTypeSize(entry.DType))));
+        var result = new float[count];
+        stream.Position = header.DataStart + entry.Begin;
+        switch (entry.DType)
+        {
+            case "F32":
+                stream.ReadExactly(MemoryMarshal.AsBytes(result.AsSpan()));
+                if (!BitConverter.IsLittleEndian)
+                    for (int i = 0; i < count; i++)
+                        result[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReverseEndianness(BitConverter.SingleToInt32Bits(result[i])));
+                break;
+            case "F16":
+            case "BF16":
+                var raw = new byte[count * 2];
+                stream.ReadExactly(raw);
+                bool brain = entry.DType == "BF16";
+                for (int i = 0; i < count; i++)
+                {
+                    ushort bits = BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(2 * i));
+                    result[i] = brain ? BitConverter.Int32BitsToSingle(bits << 16) : (float)BitConverter.UInt16BitsToHalf(bits);
+                }
+                break;
+            default:
+                throw new ModelLoadException(source, entry.Name, $"has dtype {entry.DType}; the model takes F32, F16 or BF16");
+        }
+        return result;
+    }
+}

@@ -1,0 +1,50 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace MobileViT.Compiled.Kernels;
+
+/// <summary>
+/// An activation applied in a kernel's epilogue. Kernels are generic over a struct implementing it,
+/// so the JIT and NativeAOT emit one specialized loop per activation with no per-element dispatch.
+/// </summary>
+public interface IActivation
+{
+    static abstract float Invoke(float x);
+    static abstract Vector128<float> Invoke(Vector128<float> x);
+    static abstract Vector256<float> Invoke(Vector256<float> x);
+    static abstract Vector512<float> Invoke(Vector512<float> x);
+}
+
+/// <summary>No activation: the epilogue only adds the bias.</summary>
+public readonly struct Identity : IActivation
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float x) => x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Invoke(Vector128<float> x) => x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Invoke(Vector256<float> x) => x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Invoke(Vector512<float> x) => x;
+}
+
+/// <summary>SiLU (swish): x * sigmoid(x) = x / (1 + exp(-x)), the hidden_act of every MobileViT.</summary>
+public readonly struct Silu : IActivation
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Invoke(float x) => x / (1f + MathF.Exp(-x));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Invoke(Vector128<float> x) => x / (Vector128<float>.One + Vector128.Exp(-x));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Invoke(Vector256<float> x) => x / (Vector256<float>.One + Vector256.Exp(-x));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Invoke(Vector512<float> x) => x / (Vector512<float>.One + Vector512.Exp(-x));
+}
+
+/// <summary>ReLU, used by MobileViTV2's value branch and the DeepLabV3 head.</summary>
+public readonly struct Relu : IActivation
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Invoke(float x) => x > 0f ? x : 0f;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Invoke(Vector128<float> x) => Vector128.Max(x, Vector128<float>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Invoke(Vector256<float> x) => Vector256.Max(x, Vector256<float>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Invoke(Vector512<float> x) => Vector512.Max(x, Vector512<float>.Zero);
+}
