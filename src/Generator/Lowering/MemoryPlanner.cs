@@ -1,0 +1,87 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using MobileViT.Compiled.Generator.Model;
+
+namespace MobileViT.Compiled.Generator.Lowering;
+
+/// <summary>
+/// Pass 3: a fixed activation memory plan. Every arena value gets an offset so that values alive at the same
+/// step never overlap (greedy first-fit, largest first, over live intervals measured in steps); views share
+/// their parent's storage. Kernel scratch (im2col, attention scores) is one separate region sized for the
+/// largest need, as it never outlives a step.
+/// </summary>
+internal static class MemoryPlanner
+{
+    private const int Alignment = 16; // floats: 64 bytes, one cache line
+
+    public static (int[] Offsets, int ArenaLength, int ScratchLength) Plan(IReadOnlyList<LayerStep> steps, IReadOnlyList<ValueInfo> values)
+    {
+        int Root(int v)
+        {
+            while (values[v].Parent >= 0) v = values[v].Parent;
+            return v;
+        }
+
+        var first = Enumerable.Repeat(int.MaxValue, values.Count).ToArray();
+        var last = Enumerable.Repeat(-1, values.Count).ToArray();
+        foreach (var step in steps)
+            foreach (int v in new[] { step.Input, step.Residual, step.Output })
+            {
+                if (v < 0) continue;
+                int root = Root(v);
+                first[root] = Math.Min(first[root], step.Index);
+                last[root] = Math.Max(last[root], step.Index);
+            }
+
+        var rootOffsets = new long[values.Count];
+        var placed = new List<int>();
+        long arena = 0;
+        var order = values.Where(v => v.Parent < 0 && v.Id > ValueInfo.Output && last[v.Id] >= 0)
+            .OrderByDescending(v => v.Shape.Length).ThenBy(v => v.Id);
+        foreach (var value in order)
+        {
+            long size = Align(value.Shape.Length);
+            var conflicts = placed
+                .Where(p => first[p] <= last[value.Id] && first[value.Id] <= last[p])
+                .Select(p => (Start: rootOffsets[p], End: rootOffsets[p] + Align(values[p].Shape.Length)))
+                .OrderBy(r => r.Start);
+            long offset = 0;
+            foreach (var (start, end) in conflicts)
+            {
+                if (offset + size <= start) break;
+                offset = Math.Max(offset, end);
+            }
+            rootOffsets[value.Id] = offset;
+            placed.Add(value.Id);
+            arena = Math.Max(arena, offset + size);
+        }
+
+        var offsets = new int[values.Count];
+        foreach (var value in values)
+        {
+            long offset = 0;
+            for (int v = value.Id; v >= 0; v = values[v].Parent)
+                offset += values[v].Parent >= 0 ? values[v].ParentOffset : rootOffsets[v];
+            offsets[value.Id] = checked((int)offset);
+        }
+
+        long scratch = 0;
+        foreach (var step in steps)
+        {
+            if (step.Kind == OpKind.Conv2D)
+                scratch = Math.Max(scratch, (long)step.InShape.Channels * step.KernelSize * step.KernelSize * step.OutShape.Pixels);
+            else if (step.Kind == OpKind.PatchAttention)
+            {
+                long tokens = step.OutShape.Pixels / (step.PatchSize * step.PatchSize);
+                long headDim = step.OutShape.Channels / step.Heads;
+                scratch = Math.Max(scratch, tokens * tokens + 3 * tokens * headDim);
+            }
+        }
+        if (arena > int.MaxValue || scratch > int.MaxValue)
+            throw new UnsupportedShapeException($"the activations need {arena + scratch} floats, more than one .NET array can hold");
+        return (offsets, (int)arena, (int)scratch);
+    }
+
+    private static long Align(long length) => (length + Alignment - 1) / Alignment * Alignment;
+}

@@ -1,0 +1,38 @@
+using MobileViT.Compiled.Generator.Helpers;
+
+namespace MobileViT.Compiled.Generator.Model;
+
+/// <summary>The fields of a Hugging Face MobileViTConfig that shape the network, validated.</summary>
+internal sealed record ModelConfig(
+    string ModelType,
+    string Architecture,
+    int NumChannels,
+    int ImageSize,
+    int PatchSize,
+    EquatableArray<int> HiddenSizes,
+    EquatableArray<int> NeckHiddenSizes,
+    int NumAttentionHeads,
+    double MlpRatio,
+    double ExpandRatio,
+    string HiddenAct,
+    int ConvKernelSize,
+    int OutputStride,
+    bool QkvBias,
+    double LayerNormEps,
+    EquatableArray<string> Labels);
+
+/// <summary>One tensor of the weights manifest (the safetensors header).</summary>
+internal sealed record TensorEntry(string Name, string DType, EquatableArray<long> Shape, long Begin, long End);
+
+/// <summary>The weights manifest the build wrote for model.safetensors.</summary>
+internal sealed record WeightsManifest(string WeightsPath, long FileLength, string Sha256, EquatableArray<TensorEntry> Tensors);
+
+/// <summary>Everything parsed for one model: what lowering starts from.</summary>
+internal sealed record ModelSpec(
+    string ClassName,
+    string Namespace,
+    string ResourceName,
+    string ModelName,
+    string ConfigPath,
+    ModelConfig Config,
+    WeightsManifest? Weights);

@@ -1,0 +1,90 @@
+using MobileViT.Compiled.Generator.Helpers;
+
+namespace MobileViT.Compiled.Generator.Model;
+
+/// <summary>The kernels a layer step can call (each maps to one runtime kernel class).</summary>
+internal enum OpKind
+{
+    Conv2D,
+    DepthwiseConv2D,
+    PointwiseConv,
+    LayerNorm,
+    PatchAttention,
+    GlobalAveragePool,
+    Linear,
+}
+
+/// <summary>How a step's weights are prepared once at load time.</summary>
+internal enum WeightKind
+{
+    /// <summary>No weights.</summary>
+    None,
+    /// <summary>A convolution followed by BatchNorm: folded into weight and bias.</summary>
+    ConvBatchNorm,
+    /// <summary>A convolution or linear layer with its own bias (or none: zeros).</summary>
+    Plain,
+    /// <summary>Query, key and value linear layers concatenated into one [3C, C] projection.</summary>
+    QueryKeyValue,
+    /// <summary>LayerNorm gamma and beta.</summary>
+    Norm,
+}
+
+/// <summary>A feature map shape, channel-major, batch 1.</summary>
+internal sealed record Shape(int Channels, int Height, int Width)
+{
+    public int Pixels => Height * Width;
+    public int Length => Channels * Height * Width;
+    public override string ToString() => $"{Channels}x{Height}x{Width}";
+}
+
+/// <summary>
+/// A tensor value between steps. Value 0 is the caller's input, value 1 the caller's output; the rest live in the
+/// activation arena. A value with a parent is a view at <see cref="ParentOffset"/> floats into the parent
+/// (how the fusion conv's channel concat costs nothing).
+/// </summary>
+internal sealed record ValueInfo(int Id, Shape Shape, string Name, int Parent, int ParentOffset)
+{
+    public const int Input = 0;
+    public const int Output = 1;
+}
+
+/// <summary>One tensor the architecture needs from the weights file.</summary>
+internal sealed record TensorSpec(string Name, EquatableArray<long> Shape);
+
+/// <summary>One kernel call of the generated Run method, with every dimension fixed.</summary>
+internal sealed record LayerStep(
+    int Index,
+    OpKind Kind,
+    string Comment,
+    string Field,
+    WeightKind Weights,
+    EquatableArray<string> Tensors,
+    int Input,
+    int Residual,
+    int Output,
+    Shape InShape,
+    Shape OutShape,
+    int KernelSize,
+    int Stride,
+    int Padding,
+    int Dilation,
+    string Activation,
+    int Heads,
+    int PatchSize,
+    double Epsilon);
+
+/// <summary>The output of an encoder stage, reported to a stage observer (for debugging against hidden_states).</summary>
+internal sealed record StageOutput(int AfterStep, int Stage, int Value);
+
+/// <summary>The lowered network: steps, values with their arena offsets, scratch size, tensors needed.</summary>
+internal sealed record NetworkPlan(
+    EquatableArray<LayerStep> Steps,
+    EquatableArray<ValueInfo> Values,
+    EquatableArray<int> Offsets,
+    int ArenaLength,
+    int ScratchLength,
+    EquatableArray<TensorSpec> Tensors,
+    EquatableArray<StageOutput> Stages,
+    Shape InputShape,
+    int OutputLength,
+    long MultiplyAccumulates);

@@ -1,0 +1,38 @@
+using System.Collections.Generic;
+using MobileViT.Compiled.Generator.Helpers;
+using MobileViT.Compiled.Generator.Lowering;
+using MobileViT.Compiled.Generator.Model;
+
+namespace MobileViT.Compiled.Generator;
+
+public sealed partial class ModelGenerator
+{
+    /// <summary>
+    /// Stage 2: the ordered lowering passes.
+    /// 1. <see cref="NetworkBuilder"/>: architecture -> fused layer steps (BatchNorm folded, activations and
+    ///    residual adds in epilogues, QKV fused, unfold/fold as index mapping) and the tensors they need.
+    /// 2. <see cref="WeightValidator"/>: the weights manifest against those tensors.
+    /// 3. <see cref="MemoryPlanner"/>: a fixed arena offset for every activation, and the scratch size.
+    /// </summary>
+    internal static NetworkPlan? Lower(ModelSpec spec, List<DiagnosticInfo> diagnostics)
+    {
+        NetworkBuilder network;
+        int[] offsets;
+        int arena, scratch;
+        try
+        {
+            network = NetworkBuilder.Build(spec.Config);
+            if (spec.Weights is not null) WeightValidator.Validate(spec.Weights, network.Tensors, diagnostics);
+            (offsets, arena, scratch) = MemoryPlanner.Plan(network.Steps, network.Values);
+        }
+        catch (UnsupportedShapeException e)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigValueUnsupported, spec.ConfigPath, 1, 1,
+                spec.ConfigPath, 1, 1, "image_size", spec.Config.ImageSize, e.Message));
+            return null;
+        }
+        return new NetworkPlan(network.Steps.ToEquatableArray(), network.Values.ToEquatableArray(), offsets.ToEquatableArray(),
+            arena, scratch, network.Tensors.ToEquatableArray(), network.Stages.ToEquatableArray(), network.InputShape,
+            spec.Config.Labels.Count, network.MultiplyAccumulates);
+    }
+}

@@ -1,0 +1,290 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using MobileViT.Compiled.Generator.Helpers;
+using MobileViT.Compiled.Generator.Model;
+
+namespace MobileViT.Compiled.Generator.Parsing;
+
+/// <summary>
+/// config.json -> <see cref="ModelConfig"/>. Fields Hugging Face always writes are required; the rest take
+/// MobileViTConfig's defaults. Every problem becomes a diagnostic naming the file, the field and the value.
+/// </summary>
+internal sealed class ConfigParser
+{
+    private const int MaxImageSize = 4096;
+    private const int MaxChannels = 8192;
+    private const int MaxLabels = 100_000;
+
+    private readonly string _path;
+    private readonly List<DiagnosticInfo> _diagnostics;
+    private JsonObject _root = new();
+
+    private ConfigParser(string path, List<DiagnosticInfo> diagnostics)
+    {
+        _path = path;
+        _diagnostics = diagnostics;
+    }
+
+    public static ModelConfig? Parse(string path, string? text, List<DiagnosticInfo> diagnostics)
+    {
+        if (text is null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigMissing, path, 0, 0, path));
+            return null;
+        }
+        return new ConfigParser(path, diagnostics).Parse(text);
+    }
+
+    private ModelConfig? Parse(string text)
+    {
+        JsonValue root;
+        try
+        {
+            root = JsonParser.Parse(text);
+        }
+        catch (JsonParseException e)
+        {
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigNotJson, _path, e.Line, e.Column, _path, e.Line, e.Column, e.Message));
+            return null;
+        }
+        if (root is not JsonObject rootObject)
+        {
+            WrongType("(root)", root, "a JSON object");
+            return null;
+        }
+        _root = rootObject;
+        int errorsBefore = _diagnostics.Count;
+
+        string modelType = RequiredString("model_type", "MobileViT") ?? "";
+        if (modelType.Length > 0 && modelType != "mobilevit")
+        {
+            var field = _root.Get("model_type")!;
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, field.Line, field.Column, _path, "model_type", modelType,
+                modelType == "mobilevitv2" ? "MobileViTV2 is not compiled yet; supported: 'mobilevit'" : "supported: 'mobilevit'"));
+        }
+        string architecture = ReadArchitecture();
+
+        int numChannels = Int("num_channels", 3, 1, 64);
+        int imageSize = Int("image_size", 256, 1, MaxImageSize);
+        int patchSize = Int("patch_size", 2, 1, 16);
+        var hidden = IntArray("hidden_sizes", 3, 1, MaxChannels);
+        var neck = IntArray("neck_hidden_sizes", 7, 1, MaxChannels);
+        int heads = Int("num_attention_heads", 4, 1, 256);
+        double mlpRatio = Double("mlp_ratio", 2.0, 1e-3, 64);
+        double expandRatio = Double("expand_ratio", 4.0, 1e-3, 64);
+        string hiddenAct = String("hidden_act", "silu");
+        int kernelSize = Int("conv_kernel_size", 3, 1, 15);
+        int outputStride = Int("output_stride", 32, 1, 64);
+        bool qkvBias = Bool("qkv_bias", true);
+        double eps = Double("layer_norm_eps", 1e-5, 0, 1);
+        var labels = ReadLabels();
+
+        if (hiddenAct != "silu" && hiddenAct != "swish")
+            Unsupported("hidden_act", Quote(hiddenAct), "MobileViT uses 'silu' (also called 'swish')");
+        if (kernelSize % 2 == 0)
+            Invalid("conv_kernel_size", kernelSize.ToString(CultureInfo.InvariantCulture), "must be odd so that 'same' padding keeps the size");
+        if (outputStride != 32)
+            Unsupported("output_stride", outputStride.ToString(CultureInfo.InvariantCulture), "image classification uses 32 (8 and 16 are for segmentation)");
+        if (hidden is not null)
+        {
+            foreach (int h in hidden)
+                if (heads > 0 && h % heads != 0)
+                {
+                    Invalid("hidden_sizes", "[" + string.Join(", ", hidden) + "]", $"{h} is not divisible by num_attention_heads {heads}");
+                    break;
+                }
+        }
+        if (_diagnostics.Count > errorsBefore || hidden is null || neck is null || labels is null) return null;
+
+        return new ModelConfig(modelType, architecture, numChannels, imageSize, patchSize, hidden.ToEquatableArray(), neck.ToEquatableArray(),
+            heads, mlpRatio, expandRatio, hiddenAct, kernelSize, outputStride, qkvBias, eps, labels.ToEquatableArray());
+    }
+
+    private string ReadArchitecture()
+    {
+        const string Classification = "MobileViTForImageClassification";
+        var field = _root.Get("architectures");
+        if (field is null || field is JsonLiteral { Value: null }) return Classification;
+        if (field is not JsonArray array || array.Items.Count != 1 || array.Items[0] is not JsonString name)
+        {
+            WrongType("architectures", field, "an array of one class name");
+            return Classification;
+        }
+        if (name.Value != Classification)
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, name.Line, name.Column, _path, "architecture", name.Value,
+                name.Value == "MobileViTForSemanticSegmentation"
+                    ? "DeepLabV3 segmentation is not compiled yet; supported: " + Classification
+                    : "supported: " + Classification));
+        return name.Value;
+    }
+
+    private string[]? ReadLabels()
+    {
+        var field = _root.Get("id2label");
+        if (field is null) return new[] { "LABEL_0", "LABEL_1" }; // MobileViTConfig's default num_labels = 2
+        if (field is not JsonObject map)
+        {
+            WrongType("id2label", field, "an object mapping \"0\"..\"n-1\" to label names");
+            return null;
+        }
+        if (map.Members.Count == 0 || map.Members.Count > MaxLabels)
+        {
+            Invalid("id2label", $"an object of {map.Members.Count} labels", $"a classifier needs 1 to {MaxLabels} labels");
+            return null;
+        }
+        var labels = new string?[map.Members.Count];
+        foreach (var member in map.Members)
+        {
+            if (!int.TryParse(member.Key, NumberStyles.None, CultureInfo.InvariantCulture, out int id) || id >= labels.Length)
+            {
+                Invalid("id2label", Quote(member.Key), $"ids must be the integers 0..{labels.Length - 1}");
+                return null;
+            }
+            if (member.Value is not JsonString label)
+            {
+                WrongType("id2label." + member.Key, member.Value, "a string");
+                return null;
+            }
+            if (labels[id] is not null)
+            {
+                Invalid("id2label", Quote(member.Key), "the id appears twice");
+                return null;
+            }
+            labels[id] = label.Value;
+        }
+        return labels!;
+    }
+
+    private string? RequiredString(string name, string modelKind)
+    {
+        var field = _root.Get(name);
+        if (field is null)
+        {
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldMissing, _path, 1, 1, _path, name, modelKind));
+            return null;
+        }
+        if (field is JsonString s) return s.Value;
+        WrongType(name, field, "a string");
+        return null;
+    }
+
+    private string String(string name, string fallback)
+    {
+        var field = _root.Get(name);
+        if (field is null) return fallback;
+        if (field is JsonString s) return s.Value;
+        WrongType(name, field, "a string");
+        return fallback;
+    }
+
+    private bool Bool(string name, bool fallback)
+    {
+        var field = _root.Get(name);
+        if (field is null) return fallback;
+        if (field is JsonLiteral { Value: bool b }) return b;
+        WrongType(name, field, "true or false");
+        return fallback;
+    }
+
+    private int Int(string name, int fallback, int min, int max)
+    {
+        var field = _root.Get(name);
+        return field is null ? fallback : ReadInt(name, field, min, max) ?? fallback;
+    }
+
+    private int? ReadInt(string name, JsonValue field, int min, int max)
+    {
+        if (field is not JsonNumber number)
+        {
+            WrongType(name, field, "an integer");
+            return null;
+        }
+        double value = number.AsDouble;
+        if (value != Math.Floor(value) || double.IsInfinity(value))
+        {
+            WrongType(name, field, "an integer");
+            return null;
+        }
+        if (value < min || value > max)
+        {
+            Invalid(name, number.Text, $"must be between {min} and {max}", field);
+            return null;
+        }
+        return (int)value;
+    }
+
+    private double Double(string name, double fallback, double exclusiveMin, double max)
+    {
+        var field = _root.Get(name);
+        if (field is null) return fallback;
+        if (field is not JsonNumber number)
+        {
+            WrongType(name, field, "a number");
+            return fallback;
+        }
+        double value = number.AsDouble;
+        if (!(value > exclusiveMin) || value > max)
+        {
+            Invalid(name, number.Text, $"must be greater than {exclusiveMin.ToString(CultureInfo.InvariantCulture)} and at most {max.ToString(CultureInfo.InvariantCulture)}", field);
+            return fallback;
+        }
+        return value;
+    }
+
+    private int[]? IntArray(string name, int length, int min, int max)
+    {
+        var field = _root.Get(name);
+        if (field is null)
+        {
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldMissing, _path, 1, 1, _path, name, "MobileViT"));
+            return null;
+        }
+        if (field is not JsonArray array)
+        {
+            WrongType(name, field, $"an array of {length} integers");
+            return null;
+        }
+        if (array.Items.Count != length)
+        {
+            Invalid(name, $"an array of {array.Items.Count} values", $"MobileViT needs exactly {length}", field);
+            return null;
+        }
+        var result = new int[length];
+        for (int i = 0; i < length; i++)
+        {
+            int? value = ReadInt($"{name}[{i}]", array.Items[i], min, max);
+            if (value is null) return null;
+            result[i] = value.Value;
+        }
+        return result;
+    }
+
+    private void WrongType(string name, JsonValue field, string expected)
+        => _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldWrongType, _path, field.Line, field.Column,
+            _path, field.Line, field.Column, name, expected, Describe(field)));
+
+    private void Invalid(string name, string value, string why, JsonValue? field = null)
+    {
+        field ??= _root.Get(name);
+        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigValueInvalid, _path, field?.Line ?? 1, field?.Column ?? 1,
+            _path, field?.Line ?? 1, field?.Column ?? 1, name, value, why));
+    }
+
+    private void Unsupported(string name, string value, string why)
+    {
+        var field = _root.Get(name);
+        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigValueUnsupported, _path, field?.Line ?? 1, field?.Column ?? 1,
+            _path, field?.Line ?? 1, field?.Column ?? 1, name, value, why));
+    }
+
+    private static string Describe(JsonValue value) => value switch
+    {
+        JsonString s => $"the string {Quote(s.Value)}",
+        JsonNumber n => $"the number {n.Text}",
+        JsonLiteral l => l.Value is null ? "null" : (l.Value.Value ? "true" : "false"),
+        _ => "a JSON " + value.KindName,
+    };
+
+    private static string Quote(string value) => "\"" + (value.Length > 80 ? value.Substring(0, 80) + "..." : value) + "\"";
+}
