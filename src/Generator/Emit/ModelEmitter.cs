@@ -9,8 +9,8 @@ namespace MobileViT.Compiled.Generator.Emit;
 /// <summary>Plan -> C# source: the model class with its constants, weight preparation and one commented kernel call per layer.</summary>
 internal static class ModelEmitter
 {
-    private const string Kernels = "global::MobileViT.Compiled.Kernels";
-    private const string IO = "global::MobileViT.Compiled.IO";
+    private const string Kernels = "Kernels";
+    private const string IO = "WeightIO";
 
     public static string Emit(ModelSpec spec, NetworkPlan plan)
     {
@@ -25,6 +25,9 @@ internal static class ModelEmitter
         w.Line();
         bool hasNamespace = spec.Namespace.Length > 0;
         if (hasNamespace) w.Open($"namespace {spec.Namespace}");
+        w.Line("using Kernels = global::MobileViT.Compiled.Kernels;");
+        w.Line("using WeightIO = global::MobileViT.Compiled.IO;");
+        w.Line();
 
         w.Line($"/// <summary>MobileViT '{Xml(spec.ModelName)}' ({Xml(config.Architecture)}), compiled at build time. One instance serves one thread at a time.</summary>");
         w.Open($"public sealed partial class {name} : global::System.IDisposable");
