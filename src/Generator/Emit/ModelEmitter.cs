@@ -30,12 +30,13 @@ internal static class ModelEmitter
         w.Line();
 
         w.Line($"/// <summary>MobileViT '{Xml(spec.ModelName)}' ({Xml(config.Architecture)}), compiled at build time. One instance serves one thread at a time.</summary>");
-        w.Open($"public sealed partial class {name} : global::System.IDisposable");
+        w.Open($"public sealed partial class {name} : global::MobileViT.Compiled.ICompiledModel");
         EmitConstants(w, spec, plan);
         EmitFields(w, plan);
         EmitFactories(w, spec);
         EmitConstructor(w, spec, plan);
         EmitRun(w, name, plan);
+        EmitInterface(w, spec);
         w.Line("/// <summary>Releases the activation buffers; the instance cannot run afterwards.</summary>");
         w.Open("public void Dispose()");
         w.Line("_disposed = true;");
@@ -45,6 +46,19 @@ internal static class ModelEmitter
         w.Close();
         if (hasNamespace) w.Close();
         return w.ToString();
+    }
+
+    private static void EmitInterface(SourceWriter w, ModelSpec spec)
+    {
+        w.Line($"/// <summary>The model's folder name.</summary>");
+        w.Line($"public const string ModelName = {SourceWriter.String(spec.ModelName)};");
+        w.Line("string global::MobileViT.Compiled.ICompiledModel.ModelName => ModelName;");
+        w.Line("int global::MobileViT.Compiled.ICompiledModel.InputChannels => InputChannels;");
+        w.Line("int global::MobileViT.Compiled.ICompiledModel.InputHeight => InputHeight;");
+        w.Line("int global::MobileViT.Compiled.ICompiledModel.InputWidth => InputWidth;");
+        w.Line("int global::MobileViT.Compiled.ICompiledModel.OutputLength => OutputLength;");
+        w.Line("global::System.Collections.Generic.IReadOnlyList<string> global::MobileViT.Compiled.ICompiledModel.Labels => Labels;");
+        w.Line();
     }
 
     private static void EmitConstants(SourceWriter w, ModelSpec spec, NetworkPlan plan)
@@ -186,7 +200,7 @@ internal static class ModelEmitter
         w.Line("public void Run(global::System.ReadOnlySpan<float> pixelValues, global::System.Span<float> output) => Run(pixelValues, output, null);");
         w.Line();
         w.Line("/// <summary>Runs the model and reports each encoder stage's output to <paramref name=\"observer\"/>.</summary>");
-        w.Open("internal void Run(global::System.ReadOnlySpan<float> pixelValues, global::System.Span<float> output, global::MobileViT.Compiled.StageObserver? observer)");
+        w.Open("public void Run(global::System.ReadOnlySpan<float> pixelValues, global::System.Span<float> output, global::MobileViT.Compiled.StageObserver? observer)");
         w.Line("if (pixelValues.Length != InputLength) throw new global::System.ArgumentException($\"pixelValues has {pixelValues.Length} floats; the model takes {InputLength} (1x{InputChannels}x{InputHeight}x{InputWidth}).\", nameof(pixelValues));");
         w.Line("if (output.Length != OutputLength) throw new global::System.ArgumentException($\"output has {output.Length} floats; the model writes {OutputLength}.\", nameof(output));");
         w.Line($"global::System.ObjectDisposedException.ThrowIf(_disposed, this);");
