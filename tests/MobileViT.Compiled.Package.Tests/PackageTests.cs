@@ -1,0 +1,179 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace MobileViT.Compiled.Package.Tests;
+
+/// <summary>
+/// The package as a user gets it: its layout, what its MSBuild logic hands the compiler in a project outside the
+/// repository, and the compiled model's logits against the reference implementation.
+/// Every failure message ends with the log of all commands that ran (pack, restore, builds, run).
+/// </summary>
+[Trait("Category", "Package")]
+public sealed class PackageTests(PackedConsumerFixture fixture, ITestOutputHelper output) : IClassFixture<PackedConsumerFixture>
+{
+    private string Context => $"\n\nTemporary folder: {fixture.Root}\n===== log =====\n{fixture.Log}";
+
+    private void Check(bool condition, string message)
+    {
+        if (!condition)
+        {
+            output.WriteLine(fixture.Log.ToString());
+            Assert.Fail(message + Context);
+        }
+    }
+
+    [Fact]
+    public void Package_HasTheRuntimeTheGeneratorAndTheBuildLogic()
+    {
+        Check(fixture.Pack is { Succeeded: true }, "dotnet pack failed");
+        Check(fixture.PackagePath is not null, $"no MobileViT.Compiled.*.nupkg in {fixture.PackagesDirectory}");
+
+        using var zip = ZipFile.OpenRead(fixture.PackagePath!);
+        var entries = zip.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
+        output.WriteLine(string.Join("\n", entries.Order()));
+        string[] required =
+        [
+            "lib/net10.0/MobileViT.Compiled.dll",
+            "analyzers/dotnet/cs/MobileViT.Compiled.Generator.dll",
+            "build/MobileViT.Compiled.props",
+            "build/MobileViT.Compiled.targets",
+            "buildTransitive/MobileViT.Compiled.props",
+            "buildTransitive/MobileViT.Compiled.targets",
+        ];
+        foreach (string path in required)
+            Check(entries.Contains(path), $"the package lacks {path}; it has:\n  {string.Join("\n  ", entries.Order())}");
+        Check(!entries.Any(e => e.StartsWith("lib/", StringComparison.Ordinal) && e.Contains("Generator", StringComparison.Ordinal)),
+            "the generator must not be a lib/ assembly (it would become a runtime reference)");
+
+        using var nuspec = new StreamReader(zip.GetEntry("MobileViT.Compiled.nuspec")!.Open());
+        string nuspecText = nuspec.ReadToEnd();
+        Check(!nuspecText.Contains("<dependency ", StringComparison.Ordinal),
+            $"the package must have no dependencies (the generator ships inside it):\n{nuspecText}");
+    }
+
+    [Fact]
+    public void Consumer_ManifestDescribesTheWeights()
+    {
+        Check(fixture.Prepare is not null, "the consumer was not created");
+        string key = Path.GetFullPath(fixture.ModelDirectory);
+        string folder = Path.Combine(fixture.IntermediateDirectory, "mobilevit", $"{PackedConsumerFixture.ModelName}-{ShortHash(key)}");
+        string manifestPath = Path.Combine(folder, "model.manifest");
+        Check(File.Exists(manifestPath), $"no manifest at {manifestPath}; obj/ has:\n  {ListFiles(Path.Combine(fixture.ConsumerDirectory, "obj"))}");
+
+        string weightsPath = Path.Combine(key, "model.safetensors");
+        byte[] weights = File.ReadAllBytes(weightsPath);
+        ulong headerLength = BitConverter.ToUInt64(weights, 0);
+        string expected =
+            "mobilevit-weights-manifest 1\n" +
+            $"file: {weightsPath}\n" +
+            $"length: {weights.Length}\n" +
+            $"sha256: {Convert.ToHexStringLower(SHA256.HashData(weights))}\n" +
+            $"header_length: {headerLength}\n" +
+            "header:\n" +
+            Encoding.UTF8.GetString(weights, 8, (int)headerLength);
+        byte[] manifest = File.ReadAllBytes(manifestPath);
+        Check(manifest.AsSpan().SequenceEqual(new UTF8Encoding(false).GetBytes(expected)),
+            $"the manifest differs from the expected text; its first 400 characters:\n{Encoding.UTF8.GetString(manifest)[..Math.Min(400, manifest.Length)]}");
+    }
+
+    [Fact]
+    public void Consumer_EditorConfigCarriesTheMetadataToTheGenerator()
+    {
+        Check(fixture.Prepare is not null, "the consumer was not created");
+        string key = Path.GetFullPath(fixture.ModelDirectory);
+        string hash = ShortHash(key);
+        string[] editorConfigs = Directory.Exists(fixture.IntermediateDirectory)
+            ? Directory.GetFiles(fixture.IntermediateDirectory, "*.GeneratedMSBuildEditorConfig.editorconfig")
+            : [];
+        Check(editorConfigs.Length == 1, $"expected one generated editorconfig in {fixture.IntermediateDirectory}");
+        string text = File.ReadAllText(editorConfigs[0]).Replace("\r\n", "\n");
+        output.WriteLine(text);
+
+        Check(text.Contains($"build_property.RootNamespace = {PackedConsumerFixture.ConsumerName}\n"), "RootNamespace is not visible to the generator:\n" + text);
+        string manifestPath = Path.Combine(fixture.IntermediateDirectory, "mobilevit", $"{PackedConsumerFixture.ModelName}-{hash}", "model.manifest");
+        foreach (var (path, role) in new[] { (Path.Combine(key, "config.json"), "config"), (manifestPath, "manifest") })
+        {
+            string section = Section(text, path);
+            Check(section.Length > 0, $"no section [{path}] in the editorconfig:\n{text}");
+            string[] lines =
+            [
+                $"build_metadata.AdditionalFiles.MobileViTRole = {role}",
+                $"build_metadata.AdditionalFiles.MobileViTKey = {key}",
+                $"build_metadata.AdditionalFiles.MobileViTModelName = {PackedConsumerFixture.ModelName}",
+                $"build_metadata.AdditionalFiles.MobileViTClassName = {PackedConsumerFixture.ClassName}",
+                "build_metadata.AdditionalFiles.MobileViTNamespace = ",
+                $"build_metadata.AdditionalFiles.MobileViTResourceName = MobileViT.Compiled.Weights.{PackedConsumerFixture.ModelName}-{hash}",
+            ];
+            foreach (string line in lines)
+                Check(section.Split('\n').Any(l => l.TrimEnd() == line.TrimEnd()), $"section [{path}] lacks '{line}':\n{section}");
+        }
+        Check(!text.Contains("preprocessor_config.json"), "no preprocessor_config.json was copied, so none may be an AdditionalFile");
+    }
+
+    [Fact]
+    public void Consumer_WeightsAreAnEmbeddedResource()
+    {
+        Check(fixture.Prepare is { Succeeded: true }, "the consumer's MobileViTPrepareModels target failed");
+        string resourceName = $"MobileViT.Compiled.Weights.{PackedConsumerFixture.ModelName}-{ShortHash(Path.GetFullPath(fixture.ModelDirectory))}";
+
+        // What the build hands the compiler (msbuild -getItem prints the items as JSON after the target ran).
+        string json = fixture.Prepare!.Output[fixture.Prepare.Output.IndexOf('{')..];
+        using var document = JsonDocument.Parse(json);
+        var resources = document.RootElement.GetProperty("Items").GetProperty("EmbeddedResource").EnumerateArray().ToList();
+        Check(resources.Any(r => r.GetProperty("LogicalName").GetString() == resourceName
+                && r.GetProperty("FullPath").GetString() == Path.Combine(Path.GetFullPath(fixture.ModelDirectory), "model.safetensors")),
+            $"no EmbeddedResource with LogicalName {resourceName}:\n{json}");
+
+        // And, once the consumer compiles, what the assembly holds.
+        if (File.Exists(fixture.ConsumerAssembly))
+        {
+            using var pe = new PEReader(File.OpenRead(fixture.ConsumerAssembly));
+            var metadata = pe.GetMetadataReader();
+            var names = metadata.ManifestResources.Select(h => metadata.GetString(metadata.GetManifestResource(h).Name)).ToList();
+            Check(names.Contains(resourceName), $"{fixture.ConsumerAssembly} has the resources [{string.Join(", ", names)}], not {resourceName}");
+        }
+    }
+
+    [Fact]
+    public void Consumer_BuildsAndItsLogitsMatchTheReference()
+    {
+        Check(fixture.Build is { Succeeded: true }, "the consumer project did not build");
+        Check(fixture.Run is { Succeeded: true }, "the consumer program failed");
+
+        var (_, reference) = SafetensorsFile.ReadF32(fixture.ReferencePath, "logits.test16");
+        float[] expected = reference[..10];
+        var lines = fixture.Run!.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        float[] actual = lines.Where(l => !l.StartsWith("labels:", StringComparison.Ordinal))
+            .Select(l => float.Parse(l, NumberStyles.Float, CultureInfo.InvariantCulture)).ToArray();
+        Check(actual.Length == 10, $"expected 10 logits, the program printed:\n{fixture.Run.Output}");
+
+        double maxReference = expected.Max(v => Math.Abs((double)v));
+        double maxError = expected.Zip(actual, (e, a) => Math.Abs((double)e - a)).Max();
+        double tolerance = 1e-4 * Math.Max(1, maxReference);
+        output.WriteLine($"max |ours - reference| = {maxError:G4}, tolerance {tolerance:G4}");
+        Check(maxError <= tolerance,
+            $"logits differ from the reference by {maxError:G4} (tolerance {tolerance:G4}):\n" +
+            string.Join("\n", expected.Zip(actual, (e, a) => $"  reference {e,12:G7}  ours {a,12:G7}")));
+    }
+
+    /// <summary>The short hash the build uses in folder and resource names: 8 hex digits of SHA-256(UTF-8 key).</summary>
+    private static string ShortHash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..8];
+
+    private static string Section(string editorConfig, string path)
+    {
+        int start = editorConfig.IndexOf($"[{path}]\n", StringComparison.Ordinal);
+        if (start < 0) return "";
+        int end = editorConfig.IndexOf("\n[", start + 1, StringComparison.Ordinal);
+        return end < 0 ? editorConfig[start..] : editorConfig[start..end];
+    }
+
+    private static string ListFiles(string directory)
+        => Directory.Exists(directory)
+            ? string.Join("\n  ", Directory.GetFiles(directory, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(directory, f)))
+            : "(missing)";
+}
