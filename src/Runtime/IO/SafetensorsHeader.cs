@@ -67,6 +67,9 @@ public sealed class SafetensorsHeader
         {
             var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 16 });
             using var document = JsonDocument.ParseValue(ref reader);
+            // ParseValue stops after the first value; anything but padding after it is corrupt (Read throws on it).
+            if (reader.Read())
+                throw new ModelLoadException(source, null, "the header is not valid JSON: content follows its object");
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw new ModelLoadException(source, null, $"the header is a JSON {document.RootElement.ValueKind}, not an object");
             foreach (var property in document.RootElement.EnumerateObject())
@@ -77,8 +80,9 @@ public sealed class SafetensorsHeader
                 entries.Add(property.Name, ParseEntry(property.Name, property.Value, dataLength, source));
             }
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: invalid UTF-8 inside a string, found only when the name or value is read.
             throw new ModelLoadException(source, null, $"the header is not valid JSON ({e.Message})", e);
         }
         CheckNoOverlap(entries.Values, source);
