@@ -1,0 +1,138 @@
+using System.CommandLine;
+using System.Globalization;
+using MobileViT.Compiled;
+
+namespace MobileViT.Cli;
+
+/// <summary>The `mobilevit` command line (System.CommandLine): classify images, or evaluate on Fashion-MNIST.</summary>
+internal static class CliApp
+{
+    /// <summary>Parses <paramref name="args"/> and runs the command; returns the process exit code.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Terminal terminal)
+    {
+        var root = Build(stdout, stderr, terminal);
+        return root.Parse(args).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+    }
+
+    internal static RootCommand Build(TextWriter stdout, TextWriter stderr, Terminal terminal)
+    {
+        var images = new Argument<string[]>("image-or-folder")
+        {
+            Description = "Images (PNG, JPEG, BMP, GIF) to classify; folders are searched recursively for *.png, *.jpg, *.jpeg, *.bmp and *.gif.",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var model = new Option<string>("--model", "-m")
+        {
+            Description = "The model: " + string.Join("; ", ModelCatalog.All.Select(m => $"{m.Name} = {m.Description}")) + ".",
+            DefaultValueFactory = _ => ModelCatalog.DefaultModel,
+            HelpName = "name",
+        };
+        model.AcceptOnlyFromAmong(ModelCatalog.Names);
+        var weights = new Option<string?>("--weights", "-w")
+        {
+            Description = "A model.safetensors for the chosen architecture (e.g. from the Hugging Face model apple/mobilevit-small). "
+                + "A preprocessor_config.json in the same folder replaces the compiled-in preprocessing. Weights of another architecture are refused.",
+            HelpName = "file",
+        };
+        var top = new Option<int>("--top", "-k")
+        {
+            Description = "How many labels to print per image, most probable first.",
+            DefaultValueFactory = _ => 5,
+            HelpName = "K",
+        };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print one JSON array on standard output, one object per classified image: "
+                + "{\"file\": ..., \"top\": [{\"index\": 7, \"label\": \"Sneaker\", \"probability\": 0.93}, ...], \"ms\": 0.41}. "
+                + "Images that fail are left out (their error is on standard error).",
+        };
+        var threads = new Option<int>("--threads", "-t")
+        {
+            Description = "Worker threads of the model; 0 = all cores.",
+            DefaultValueFactory = _ => 0,
+            HelpName = "N",
+        };
+
+        var root = new RootCommand(
+            "Classifies images with MobileViT models compiled into C# by MobileViT.Compiled. "
+            + "Prints each image's top-K labels with softmax probabilities and the time the model took. "
+            + "Exit code: 0 when every image was classified, 1 when an image or the weights failed (one line on standard error each; "
+            + "the other images are still classified), 2 for a wrong command line.")
+        {
+            images, model, weights, top, json, threads,
+        };
+        root.SetAction(parse => Guard(stderr, () => ClassifyCommand.Run(
+            new ClassifyOptions(parse.GetValue(images) ?? [], parse.GetValue(model)!, parse.GetValue(weights), parse.GetValue(top), parse.GetValue(json), parse.GetValue(threads)),
+            stdout, stderr, terminal)));
+
+        var data = new Option<string>("--data", "-d")
+        {
+            Description = $"Folder with the Fashion-MNIST test set in IDX format ({FashionMnist.ImagesFile}.gz and {FashionMnist.LabelsFile}.gz; "
+                + "the Debian package dataset-fashion-mnist installs them in the default folder).",
+            DefaultValueFactory = _ => FashionMnist.DefaultFolder,
+            HelpName = "dir",
+        };
+        var evalThreads = new Option<int>("--threads", "-t")
+        {
+            Description = "Images classified at once, each by its own single-threaded model instance; 0 = one per core.",
+            DefaultValueFactory = _ => 0,
+            HelpName = "N",
+        };
+        var limit = new Option<int>("--limit")
+        {
+            Description = "Classify only the first N test images (0 = all).",
+            DefaultValueFactory = _ => 0,
+            HelpName = "N",
+        };
+        var evalFashion = new Command("eval-fashion",
+            "Classifies the 10,000 Fashion-MNIST test images with the embedded fashion model and prints the accuracy, "
+            + "the agreement with the reference implementation's predictions (Hugging Face transformers, PyTorch fp32) and images per second.")
+        {
+            data, evalThreads, limit,
+        };
+        evalFashion.SetAction(parse => Guard(stderr, () => EvalFashion(parse.GetValue(data)!, parse.GetValue(evalThreads), parse.GetValue(limit), stdout, stderr, terminal)));
+        root.Subcommands.Add(evalFashion);
+        return root;
+    }
+
+    private static int EvalFashion(string folder, int threads, int limit, TextWriter stdout, TextWriter stderr, Terminal terminal)
+    {
+        if (threads < 0) throw new UsageException($"--threads must be 0 (one per core) or more, not {threads}");
+        if (limit < 0) throw new UsageException($"--limit must be 0 (all) or more, not {limit}");
+        FashionMnist set;
+        try { set = FashionMnist.Load(folder); }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"error: {ClassifyCommand.OneLine(e.Message)}");
+            return ExitCodes.Failed;
+        }
+        var entry = ModelCatalog.Get("fashion");
+        int workers = threads == 0 ? Environment.ProcessorCount : threads;
+        var result = FashionEvaluation.Run(set, () => entry.Open(null, 1), entry.Preprocessor, workers, limit, terminal);
+        var c = CultureInfo.InvariantCulture;
+        stdout.WriteLine(string.Format(c, "Fashion-MNIST test set: {0} of {1} images from {2}", result.Count, set.Count, folder));
+        stdout.WriteLine(string.Format(c, "accuracy:   {0:F2} % ({1} / {2}; the reference's: 88.64 % on all 10,000)", result.Accuracy * 100, result.Correct, result.Count));
+        if (result.ReferenceApplies)
+            stdout.WriteLine(string.Format(c, "agreement:  {0:F2} % ({1} / {2} predictions equal to the reference implementation's)", result.Agreement * 100, result.Agreeing, result.Count));
+        else
+            stdout.WriteLine("agreement:  not measured (these labels are not those of the reference's test set, so its predictions do not apply)");
+        stdout.WriteLine(string.Format(c, "speed:      {0:F0} images/s ({1} model instance(s) in parallel, {2:F2} s including preprocessing)", result.ImagesPerSecond, result.Workers, result.Seconds));
+        return ExitCodes.Success;
+    }
+
+    // Errors the user can act on become one line and an exit code, never a stack trace.
+    private static int Guard(TextWriter stderr, Func<int> action)
+    {
+        try { return action(); }
+        catch (UsageException e)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (ModelLoadException e)
+        {
+            stderr.WriteLine($"error: {ClassifyCommand.OneLine(e.Message)}");
+            return ExitCodes.Failed;
+        }
+    }
+}

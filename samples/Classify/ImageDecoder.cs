@@ -1,0 +1,70 @@
+using MobileViT.Compiled.Imaging;
+using StbImageSharp;
+
+namespace MobileViT.Cli;
+
+/// <summary>
+/// Decodes PNG, JPEG, BMP and GIF (first frame) with StbImageSharp, a pure-managed port of stb_image: no native
+/// library, so the app runs the same under NativeAOT on any platform. 16-bit images are reduced to 8 bits, alpha is
+/// dropped (as PIL's convert("RGB") does). The declared size is checked before any pixel is allocated.
+/// </summary>
+internal static class ImageDecoder
+{
+    /// <summary>Files larger than this are refused before they are read.</summary>
+    public const long MaxFileBytes = 256L * 1024 * 1024;
+
+    /// <summary>The extensions a folder walk picks up (files named on the command line are decoded whatever their name).</summary>
+    public static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif"];
+
+    /// <exception cref="ImageDecodeException">The file is missing, unreadable, not a supported image, or absurdly large.</exception>
+    public static RawImage Decode(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            var info = new FileInfo(path);
+            if (Directory.Exists(path)) throw new ImageDecodeException("is a folder without images");
+            if (!info.Exists) throw new ImageDecodeException("file not found");
+            if (info.Length > MaxFileBytes) throw new ImageDecodeException($"the file is {info.Length} bytes long, more than the limit of {MaxFileBytes}");
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (IOException e) { throw new ImageDecodeException($"cannot read the file: {e.Message}", e); }
+        catch (UnauthorizedAccessException e) { throw new ImageDecodeException($"cannot read the file: {e.Message}", e); }
+        return Decode(bytes);
+    }
+
+    /// <exception cref="ImageDecodeException">Not a supported image, or absurdly large.</exception>
+    public static RawImage Decode(byte[] bytes)
+    {
+        if (bytes.Length == 0) throw new ImageDecodeException("the file is empty");
+        ImageInfo? info;
+        try
+        {
+            using var stream = new MemoryStream(bytes, writable: false);
+            info = ImageInfo.FromStream(stream);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new ImageDecodeException($"not a readable image: {e.Message}", e);
+        }
+        if (info is not { } header) throw new ImageDecodeException("not a PNG, JPEG, BMP or GIF image");
+        try { RawImage.Validate(header.Width, header.Height); }
+        catch (ArgumentException e) { throw new ImageDecodeException(e.Message, e); }
+
+        bool gray = header.ColorComponents is ColorComponents.Grey or ColorComponents.GreyAlpha;
+        ImageResult result;
+        try { result = ImageResult.FromMemory(bytes, gray ? ColorComponents.Grey : ColorComponents.RedGreenBlue); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new ImageDecodeException($"corrupt or unsupported image: {e.Message}", e);
+        }
+        if (result?.Data is null) throw new ImageDecodeException("corrupt or unsupported image");
+        int channels = gray ? 1 : 3;
+        if (result.Width != header.Width || result.Height != header.Height || result.Data.Length != (long)result.Width * result.Height * channels)
+            throw new ImageDecodeException($"the decoder returned {result.Width}x{result.Height} ({result.Data.Length} bytes) for an image declared {header.Width}x{header.Height}");
+        return new RawImage(result.Width, result.Height, channels, result.Data);
+    }
+}
+
+/// <summary>An image that cannot be decoded; the message is one line saying why.</summary>
+internal sealed class ImageDecodeException(string message, Exception? inner = null) : Exception(message, inner);
