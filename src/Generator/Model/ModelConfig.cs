@@ -19,7 +19,15 @@ internal sealed record ModelConfig(
     int OutputStride,
     bool QkvBias,
     double LayerNormEps,
-    EquatableArray<string> Labels);
+    EquatableArray<string> Labels,
+    int AsppOutChannels,
+    EquatableArray<int> AtrousRates)
+{
+    public const string Classification = "MobileViTForImageClassification";
+    public const string Segmentation = "MobileViTForSemanticSegmentation";
+
+    public bool IsSegmentation => Architecture == Segmentation;
+}
 
 /// <summary>One tensor of the weights manifest (the safetensors header).</summary>
 internal sealed record TensorEntry(string Name, string DType, EquatableArray<long> Shape, long Begin, long End);

@@ -79,13 +79,17 @@ internal sealed class ConfigParser
         bool qkvBias = Bool("qkv_bias", true);
         double eps = Double("layer_norm_eps", 1e-5, 0, 1);
         var labels = ReadLabels();
+        int asppChannels = Int("aspp_out_channels", 256, 1, MaxChannels);
+        var atrousRates = _root.Get("atrous_rates") is null ? new[] { 6, 12, 18 } : IntArray("atrous_rates", 3, 1, 1024);
+        bool segmentation = architecture == ModelConfig.Segmentation;
 
         if (hiddenAct != "silu" && hiddenAct != "swish")
             Unsupported("hidden_act", Quote(hiddenAct), "MobileViT uses 'silu' (also called 'swish')");
         if (kernelSize % 2 == 0)
             Invalid("conv_kernel_size", kernelSize.ToString(CultureInfo.InvariantCulture), "must be odd so that 'same' padding keeps the size");
-        if (outputStride != 32)
-            Unsupported("output_stride", outputStride.ToString(CultureInfo.InvariantCulture), "image classification uses 32 (8 and 16 are for segmentation)");
+        if (segmentation ? outputStride is not (8 or 16 or 32) : outputStride != 32)
+            Unsupported("output_stride", outputStride.ToString(CultureInfo.InvariantCulture),
+                segmentation ? "segmentation takes 8, 16 or 32" : "image classification uses 32 (8 and 16 are for segmentation)");
         if (hidden is not null)
         {
             foreach (int h in hidden)
@@ -95,15 +99,16 @@ internal sealed class ConfigParser
                     break;
                 }
         }
-        if (_diagnostics.Count > errorsBefore || hidden is null || neck is null || labels is null) return null;
+        if (_diagnostics.Count > errorsBefore || hidden is null || neck is null || labels is null || atrousRates is null) return null;
 
         return new ModelConfig(modelType, architecture, numChannels, imageSize, patchSize, hidden.ToEquatableArray(), neck.ToEquatableArray(),
-            heads, mlpRatio, expandRatio, hiddenAct, kernelSize, outputStride, qkvBias, eps, labels.ToEquatableArray());
+            heads, mlpRatio, expandRatio, hiddenAct, kernelSize, outputStride, qkvBias, eps, labels.ToEquatableArray(),
+            asppChannels, atrousRates.ToEquatableArray());
     }
 
     private string ReadArchitecture()
     {
-        const string Classification = "MobileViTForImageClassification";
+        const string Classification = ModelConfig.Classification;
         var field = _root.Get("architectures");
         if (field is null || field is JsonLiteral { Value: null }) return Classification;
         if (field is not JsonArray array || array.Items.Count != 1 || array.Items[0] is not JsonString name)
@@ -111,11 +116,9 @@ internal sealed class ConfigParser
             WrongType("architectures", field, "an array of one class name");
             return Classification;
         }
-        if (name.Value != Classification)
+        if (name.Value != Classification && name.Value != ModelConfig.Segmentation)
             _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, name.Line, name.Column, _path, "architecture", name.Value,
-                name.Value == "MobileViTForSemanticSegmentation"
-                    ? "DeepLabV3 segmentation is not compiled yet; supported: " + Classification
-                    : "supported: " + Classification));
+                $"supported: {Classification}, {ModelConfig.Segmentation}"));
         return name.Value;
     }
 
