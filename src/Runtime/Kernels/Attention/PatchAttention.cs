@@ -57,6 +57,8 @@ public static unsafe class PatchAttention
         public int Hidden, Heads, HeadDim, Height, Width, PatchHeight, PatchWidth, Tokens;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
     private static void Impl<TOps, TV>(in Args a) where TOps : struct, IVecOps<TV> where TV : struct
     {
         int n = a.Tokens, dim = a.HeadDim;
@@ -88,6 +90,7 @@ public static unsafe class PatchAttention
     }
 
     /// <summary>dst[t] = src[(t / patchesX) * rowStride + (t % patchesX) * colStride] * scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gather(float* src, float* dst, int n, int patchesX, int colStride, int rowStride, float scale)
     {
         int t = 0;
@@ -96,6 +99,7 @@ public static unsafe class PatchAttention
     }
 
     /// <summary>S[i, j] = sum_d qt[d, i] * kt[d, j] (qt, kt are [dim, n]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Scores<TOps, TV>(float* qt, float* kt, float* s, int n, int dim)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
@@ -145,6 +149,7 @@ public static unsafe class PatchAttention
     }
 
     /// <summary>row = exp(row - max) / sum, in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Softmax<TOps, TV>(float* row, int n) where TOps : struct, IVecOps<TV> where TV : struct
     {
         int lanes = TOps.Count;
@@ -179,6 +184,7 @@ public static unsafe class PatchAttention
     }
 
     /// <summary>out[d, pixel(i)] = sum_j P[i, j] * vt[d, j]; out points at channel 0 of the head, token 0's pixel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Context<TOps, TV>(float* p, float* vt, float* output, int n, int dim, int pixels,
         int patchesX, int colStride, int rowStride)
         where TOps : struct, IVecOps<TV> where TV : struct

@@ -78,6 +78,8 @@ internal unsafe interface IVecOps<TV> where TV : struct
     static abstract float Sum(TV v);
     static abstract float MaxAcross(TV v);
     static abstract TV Act<TAct>(TV x) where TAct : struct, IActivation;
+    /// <summary>Splits 2 * Count floats at src into the even-indexed ones (to even) and the odd-indexed ones (to odd).</summary>
+    static abstract void Deinterleave(float* src, float* even, float* odd);
 }
 
 internal unsafe readonly struct Ops512 : IVecOps<Vector512<float>>
@@ -93,7 +95,7 @@ internal unsafe readonly struct Ops512 : IVecOps<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Sub(Vector512<float> a, Vector512<float> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Mul(Vector512<float> a, Vector512<float> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Exp(Vector512<float> x) => Vector512.Exp(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Exp(Vector512<float> x) => VectorMath.Exp(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Sqrt(Vector512<float> x) => Vector512.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Div(Vector512<float> a, Vector512<float> b) => a / b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector512<float> v) => Vector512.Sum(v);
@@ -105,6 +107,14 @@ internal unsafe readonly struct Ops512 : IVecOps<Vector512<float>>
         return MathF.Max(MathF.Max(n[0], n[1]), MathF.Max(n[2], n[3]));
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Act<TAct>(Vector512<float> x) where TAct : struct, IActivation => TAct.Invoke(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Deinterleave(float* src, float* even, float* odd)
+    {
+        var a = Vector512.Load(src).AsUInt64();
+        var b = Vector512.Load(src + Vector512<float>.Count).AsUInt64();
+        Vector512.Narrow(a, b).AsSingle().Store(even);
+        Vector512.Narrow(a >>> 32, b >>> 32).AsSingle().Store(odd);
+    }
 }
 
 internal unsafe readonly struct Ops256 : IVecOps<Vector256<float>>
@@ -121,7 +131,7 @@ internal unsafe readonly struct Ops256 : IVecOps<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sub(Vector256<float> a, Vector256<float> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Mul(Vector256<float> a, Vector256<float> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Exp(Vector256<float> x) => Vector256.Exp(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Exp(Vector256<float> x) => VectorMath.Exp(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sqrt(Vector256<float> x) => Vector256.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Div(Vector256<float> a, Vector256<float> b) => a / b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> v) => Vector256.Sum(v);
@@ -132,6 +142,14 @@ internal unsafe readonly struct Ops256 : IVecOps<Vector256<float>>
         return MathF.Max(MathF.Max(n[0], n[1]), MathF.Max(n[2], n[3]));
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Act<TAct>(Vector256<float> x) where TAct : struct, IActivation => TAct.Invoke(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Deinterleave(float* src, float* even, float* odd)
+    {
+        var a = Vector256.Load(src).AsUInt64();
+        var b = Vector256.Load(src + Vector256<float>.Count).AsUInt64();
+        Vector256.Narrow(a, b).AsSingle().Store(even);
+        Vector256.Narrow(a >>> 32, b >>> 32).AsSingle().Store(odd);
+    }
 }
 
 internal unsafe readonly struct Ops128 : IVecOps<Vector128<float>>
@@ -148,13 +166,21 @@ internal unsafe readonly struct Ops128 : IVecOps<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sub(Vector128<float> a, Vector128<float> b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Mul(Vector128<float> a, Vector128<float> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Exp(Vector128<float> x) => Vector128.Exp(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Exp(Vector128<float> x) => VectorMath.Exp(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sqrt(Vector128<float> x) => Vector128.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Div(Vector128<float> a, Vector128<float> b) => a / b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector128<float> v) => Vector128.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxAcross(Vector128<float> v) => MathF.Max(MathF.Max(v[0], v[1]), MathF.Max(v[2], v[3]));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Act<TAct>(Vector128<float> x) where TAct : struct, IActivation => TAct.Invoke(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Deinterleave(float* src, float* even, float* odd)
+    {
+        var a = Vector128.Load(src).AsUInt64();
+        var b = Vector128.Load(src + Vector128<float>.Count).AsUInt64();
+        Vector128.Narrow(a, b).AsSingle().Store(even);
+        Vector128.Narrow(a >>> 32, b >>> 32).AsSingle().Store(odd);
+    }
 }
 
 /// <summary>The no-SIMD path: a "vector" of one float.</summary>
@@ -177,4 +203,5 @@ internal unsafe readonly struct OpsScalar : IVecOps<float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(float v) => v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxAcross(float v) => v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Act<TAct>(float x) where TAct : struct, IActivation => TAct.Invoke(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Deinterleave(float* src, float* even, float* odd) { *even = src[0]; *odd = src[1]; }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace MobileViT.Compiled.Kernels;
 
 /// <summary>
@@ -8,6 +9,8 @@ internal unsafe struct Im2ColPacker : IPanelPacker
 {
     public float* Input;
     public int Channels, Height, Width, KernelSize, Stride, Padding, Dilation, OutWidth;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     public void Pack<TOps, TV>(float* dst, int p0, int n, int width) where TOps : struct, IVecOps<TV> where TV : struct
     {

@@ -6,10 +6,11 @@ namespace MobileViT.Compiled.Kernels;
 
 /// <summary>
 /// Depthwise k x k convolution (groups = channels) with zero padding, stride 1 or 2, any dilation.
-/// Per output row, the k input rows it needs are copied into zero-padded row buffers split into
-/// <c>stride</c> phases (phase r holds padded columns r, r + s, r + 2s, ...), so every tap of every output pixel is a
-/// contiguous, in-bounds vector load: no border cases in the inner loop, stride 2 without gathers.
-/// The inner loop is vectorized over output columns (DwConv3x3 with the 9 weights in registers, or any k).
+/// Per channel, the input is copied once into a zero-padded plane whose rows are split into <c>stride</c> phases
+/// (phase r holds padded columns r, r + s, r + 2s, ...; stride 2 is de-interleaved with vector narrowing), so every
+/// tap of every output pixel is a contiguous, in-bounds vector load: no border cases in the inner loop, no gathers.
+/// The inner loop is vectorized over output columns (DwConv3x3 with the 9 weights in registers, or any k);
+/// the activation runs as a second pass over the channel.
 /// </summary>
 [SkipLocalsInit]
 public static unsafe class DepthwiseConv2D
@@ -34,26 +35,33 @@ public static unsafe class DepthwiseConv2D
 
         int lanes = KernelIsa.Lanes(isa);
         int qMax = (kernelSize - 1) * dilation / stride;
-        int phaseLength = (outWidth + lanes - 1) / lanes * lanes + qMax;
-        int bufferLength = kernelSize * stride * phaseLength;
-        float* stackBuffer = stackalloc float[bufferLength <= 4096 ? bufferLength : 1];
-        float[]? heap = bufferLength <= 4096 ? null : KernelIsa.ThreadBuffer(bufferLength);
+        // Each padded input row is split into `stride` phases of phaseLength floats (a multiple of the vector width,
+        // long enough for every tap of the last, possibly partial, output vector).
+        int phaseLength = ((outWidth + lanes - 1) / lanes * lanes + qMax + lanes - 1) / lanes * lanes;
+        int rowStride = stride * phaseLength;
+        int planeRows = Math.Max(inHeight + 2 * padding, (outHeight - 1) * stride + (kernelSize - 1) * dilation + 1);
+        int planeLength = planeRows * rowStride;
+        int tempLength = stride == 1 ? 0 : stride * phaseLength + 2 * lanes; // one zero-padded row before de-interleaving
+        float[] buffer = KernelIsa.ThreadBuffer(planeLength + tempLength);
         int* taps = stackalloc int[kernelSize * kernelSize];
         for (int ky = 0; ky < kernelSize; ky++)
             for (int kx = 0; kx < kernelSize; kx++)
             {
                 int t = kx * dilation;
-                taps[ky * kernelSize + kx] = (ky * stride + t % stride) * phaseLength + t / stride;
+                taps[ky * kernelSize + kx] = ky * dilation * rowStride + t % stride * phaseLength + t / stride;
             }
         float* tile = stackalloc float[16];
 
-        fixed (float* pIn = input, pW = weight, pB = bias, pOut = output, pHeap = heap)
+        fixed (float* pIn = input, pW = weight, pB = bias, pOut = output, pBuf = buffer)
         {
+            // Padding rows above and below stay zero for every channel; rows in between are refilled per channel.
+            new Span<float>(pBuf, padding * rowStride).Clear();
+            new Span<float>(pBuf + (padding + inHeight) * rowStride, (planeRows - padding - inHeight) * rowStride).Clear();
             var a = new Args
             {
                 Input = pIn, Weight = pW, Bias = bias.IsEmpty ? null : pB, Output = pOut, Channels = channels,
-                Height = inHeight, Width = inWidth, K = kernelSize, Stride = stride, Padding = padding, Dilation = dilation,
-                OutHeight = outHeight, OutWidth = outWidth, Buffer = heap is null ? stackBuffer : pHeap,
+                Height = inHeight, Width = inWidth, K = kernelSize, Stride = stride, Padding = padding,
+                OutHeight = outHeight, OutWidth = outWidth, Plane = pBuf, Temp = pBuf + planeLength,
                 PhaseLength = phaseLength, Taps = taps, Tile = tile,
             };
             switch (isa)
@@ -68,47 +76,56 @@ public static unsafe class DepthwiseConv2D
 
     private struct Args
     {
-        public float* Input, Weight, Bias, Output, Buffer, Tile;
+        public float* Input, Weight, Bias, Output, Plane, Temp, Tile;
         public int* Taps;
-        public int Channels, Height, Width, K, Stride, Padding, Dilation, OutHeight, OutWidth, PhaseLength;
+        public int Channels, Height, Width, K, Stride, Padding, OutHeight, OutWidth, PhaseLength;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Impl<TOps, TV, TAct>(in Args a)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
     {
-        int k = a.K, s = a.Stride, phaseLength = a.PhaseLength;
+        int k = a.K, s = a.Stride, phaseLength = a.PhaseLength, outWidth = a.OutWidth, outHeight = a.OutHeight;
+        int rowStride = s * phaseLength;
+        float* plane = a.Plane;
+        int* taps = a.Taps;
         for (int c = 0; c < a.Channels; c++)
         {
             float* src = a.Input + (long)c * a.Height * a.Width;
+            for (int iy = 0; iy < a.Height; iy++)
+                FillRow<TOps, TV>(src + (long)iy * a.Width, a.Width, a.Padding, s, plane + (long)(iy + a.Padding) * rowStride, phaseLength, a.Temp);
             float* w = a.Weight + c * k * k;
             float b = a.Bias == null ? 0f : a.Bias[c];
-            for (int oy = 0; oy < a.OutHeight; oy++)
+            float* dst = a.Output + (long)c * outHeight * outWidth;
+            for (int oy = 0; oy < outHeight; oy++)
             {
-                for (int ky = 0; ky < k; ky++)
-                {
-                    int iy = oy * s - a.Padding + ky * a.Dilation;
-                    float* rows = a.Buffer + ky * s * phaseLength;
-                    if ((uint)iy >= (uint)a.Height) new Span<float>(rows, s * phaseLength).Clear();
-                    else FillRow(src + (long)iy * a.Width, a.Width, a.Padding, s, rows, phaseLength);
-                }
-                float* dst = a.Output + ((long)c * a.OutHeight + oy) * a.OutWidth;
-                if (k == 3) Row3x3<TOps, TV, TAct>(a.Buffer, a.Taps, w, b, dst, a.OutWidth, a.Tile);
-                else RowAny<TOps, TV, TAct>(a.Buffer, a.Taps, k * k, w, b, dst, a.OutWidth, a.Tile);
+                float* rows = plane + (long)oy * s * rowStride;
+                if (k == 3) Row3x3<TOps, TV>(rows, taps, w, b, dst + (long)oy * outWidth, outWidth, a.Tile);
+                else RowAny<TOps, TV>(rows, taps, k * k, w, b, dst + (long)oy * outWidth, outWidth, a.Tile);
             }
+            // The activation is a separate pass so the tap loops hold their weights in registers
+            // (exp is a call that would force them to be spilled).
+            if (typeof(TAct) != typeof(Identity)) Activate<TOps, TV, TAct>(dst, outHeight * outWidth);
         }
     }
 
     /// <summary>rows[r * phaseLength + j] = row[s * j + r - pad], zero outside the row.</summary>
-    private static void FillRow(float* row, int width, int pad, int s, float* rows, int phaseLength)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FillRow<TOps, TV>(float* row, int width, int pad, int s, float* rows, int phaseLength, float* temp)
+        where TOps : struct, IVecOps<TV> where TV : struct
     {
         if (s == 1)
         {
-            int left = Math.Min(pad, phaseLength);
-            new Span<float>(rows, left).Clear();
-            int count = Math.Max(0, Math.Min(width, phaseLength - pad));
-            if (count > 0) new ReadOnlySpan<float>(row, count).CopyTo(new Span<float>(rows + pad, count));
-            int end = pad + count;
-            if (end < phaseLength) new Span<float>(rows + end, phaseLength - end).Clear();
+            PadRow(row, width, pad, rows, phaseLength);
+            return;
+        }
+        if (s == 2)
+        {
+            // Zero-padded contiguous row, then split even/odd columns with vector narrowing.
+            int lanes = TOps.Count;
+            PadRow(row, width, pad, temp, 2 * phaseLength);
+            float* odd = rows + phaseLength;
+            for (int j = 0; j < phaseLength; j += lanes) TOps.Deinterleave(temp + 2 * j, rows + j, odd + j);
             return;
         }
         for (int r = 0; r < s; r++)
@@ -122,8 +139,29 @@ public static unsafe class DepthwiseConv2D
         }
     }
 
-    private static void Row3x3<TOps, TV, TAct>(float* buf, int* taps, float* w, float bias, float* dst, int outWidth, float* tile)
+    /// <summary>dst[0, length) = row shifted right by pad, zeros outside.</summary>
+    private static void PadRow(float* row, int width, int pad, float* dst, int length)
+    {
+        int left = Math.Min(pad, length);
+        new Span<float>(dst, left).Clear();
+        int count = Math.Max(0, Math.Min(width, length - pad));
+        if (count > 0) new ReadOnlySpan<float>(row, count).CopyTo(new Span<float>(dst + pad, count));
+        int end = pad + count;
+        if (end < length) new Span<float>(dst + end, length - end).Clear();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Activate<TOps, TV, TAct>(float* x, int n)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
+    {
+        int lanes = TOps.Count;
+        int i = 0;
+        for (; i + lanes <= n; i += lanes) TOps.Store(x + i, TOps.Act<TAct>(TOps.Load(x + i)));
+        for (; i < n; i++) x[i] = TAct.Invoke(x[i]);
+    }
+
+    private static void Row3x3<TOps, TV>(float* buf, int* taps, float* w, float bias, float* dst, int outWidth, float* tile)
+        where TOps : struct, IVecOps<TV> where TV : struct
     {
         int lanes = TOps.Count;
         TV w0 = TOps.Broadcast(w[0]), w1 = TOps.Broadcast(w[1]), w2 = TOps.Broadcast(w[2]);
@@ -144,27 +182,28 @@ public static unsafe class DepthwiseConv2D
             acc = TOps.Fma(w6, TOps.Load(p6 + ox), acc);
             acc2 = TOps.Fma(w7, TOps.Load(p7 + ox), acc2);
             acc = TOps.Fma(w8, TOps.Load(p8 + ox), acc);
-            Store<TOps, TV, TAct>(TOps.Add(acc, acc2), dst + ox, outWidth - ox, tile);
+            Store<TOps, TV>(TOps.Add(acc, acc2), dst + ox, outWidth - ox, tile);
         }
     }
 
-    private static void RowAny<TOps, TV, TAct>(float* buf, int* taps, int kk, float* w, float bias, float* dst, int outWidth, float* tile)
-        where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
+    private static void RowAny<TOps, TV>(float* buf, int* taps, int kk, float* w, float bias, float* dst, int outWidth, float* tile)
+        where TOps : struct, IVecOps<TV> where TV : struct
     {
         int lanes = TOps.Count;
         for (int ox = 0; ox < outWidth; ox += lanes)
         {
             TV acc = TOps.Broadcast(bias);
             for (int t = 0; t < kk; t++) acc = TOps.Fma(TOps.Broadcast(w[t]), TOps.Load(buf + taps[t] + ox), acc);
-            Store<TOps, TV, TAct>(acc, dst + ox, outWidth - ox, tile);
+            Store<TOps, TV>(acc, dst + ox, outWidth - ox, tile);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store<TOps, TV, TAct>(TV acc, float* dst, int remaining, float* tile)
-        where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
+    private static void Store<TOps, TV>(TV acc, float* dst, int remaining, float* tile)
+        where TOps : struct, IVecOps<TV> where TV : struct
     {
-        acc = TOps.Act<TAct>(acc);
         if (remaining >= TOps.Count) TOps.Store(dst, acc);
         else
         {

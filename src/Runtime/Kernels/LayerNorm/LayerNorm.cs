@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace MobileViT.Compiled.Kernels;
@@ -34,6 +35,7 @@ public static unsafe class LayerNorm
     }
 
     /// <summary>Normalizes whole vectors of pixels from <paramref name="start"/>; returns the first pixel not done.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Impl<TOps, TV>(float* input, float* gamma, float* beta, float* output, int channels, int pixels, int start, float epsilon)
         where TOps : struct, IVecOps<TV> where TV : struct
     {

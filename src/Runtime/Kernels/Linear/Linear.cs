@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace MobileViT.Compiled.Kernels;
@@ -31,6 +32,8 @@ public static unsafe class Linear
             }
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private static void Impl<TOps, TV>(float* x, float* w, float* bias, float* y, int k, int m)
         where TOps : struct, IVecOps<TV> where TV : struct

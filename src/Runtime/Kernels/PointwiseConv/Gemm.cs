@@ -46,6 +46,8 @@ internal static unsafe class Gemm
     /// <summary>Floats of input panel a block needs on a path: k * 3 vectors.</summary>
     public static int PanelLength(Isa isa, int k) => k * 3 * KernelIsa.Lanes(isa);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
     public static void Run<TOps, TV, TAct, TPacker>(ref TPacker packer, float* packedW, float* bias, float* output,
         float* residual, int k, int m, int n, float* panel, bool forceMr4 = false)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation where TPacker : struct, IPanelPacker
@@ -91,27 +93,27 @@ internal static unsafe class Gemm
 
     // One specialized (non-inlined) method per tile shape; the body is inlined with constant mr/nv so unused
     // accumulators vanish.
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Micro8xV3<TOps, TV, TAct>(int k, float* a, float* b, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
         => Micro<TOps, TV, TAct>(8, 3, k, a, b, bias, c, res, ldc, rows, cols, tile);
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Micro8xV2<TOps, TV, TAct>(int k, float* a, float* b, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
         => Micro<TOps, TV, TAct>(8, 2, k, a, b, bias, c, res, ldc, rows, cols, tile);
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Micro8xV1<TOps, TV, TAct>(int k, float* a, float* b, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
         => Micro<TOps, TV, TAct>(8, 1, k, a, b, bias, c, res, ldc, rows, cols, tile);
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Micro4xV3<TOps, TV, TAct>(int k, float* a, float* b, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
         => Micro<TOps, TV, TAct>(4, 3, k, a, b, bias, c, res, ldc, rows, cols, tile);
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Micro4xV2<TOps, TV, TAct>(int k, float* a, float* b, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
         => Micro<TOps, TV, TAct>(4, 2, k, a, b, bias, c, res, ldc, rows, cols, tile);
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Micro4xV1<TOps, TV, TAct>(int k, float* a, float* b, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
         => Micro<TOps, TV, TAct>(4, 1, k, a, b, bias, c, res, ldc, rows, cols, tile);
@@ -220,6 +222,8 @@ internal unsafe struct RowMajorPacker : IPanelPacker
     public float* Input;
     public int K;
     public int N;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     public void Pack<TOps, TV>(float* dst, int p0, int n, int width) where TOps : struct, IVecOps<TV> where TV : struct
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace MobileViT.Compiled.Kernels;
@@ -23,6 +24,8 @@ public static unsafe class GlobalAveragePool
             }
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private static void Impl<TOps, TV>(float* input, float* output, int channels, int pixels)
         where TOps : struct, IVecOps<TV> where TV : struct
