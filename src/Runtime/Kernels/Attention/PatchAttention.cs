@@ -139,6 +139,29 @@ public static unsafe class PatchAttention
                 TOps.Store(s + 3 * n + j, c30); TOps.Store(s + 3 * n + j + lanes, c31);
             }
         }
+        for (; j + lanes <= n; j += lanes)
+        {
+            TV c00 = TOps.Zero, c10 = TOps.Zero, c20 = TOps.Zero, c30 = TOps.Zero;
+            float* qd = q, kd = kt + j;
+            for (int d = 0; d < dim; d++, qd += n, kd += n)
+            {
+                TV b0 = TOps.Load(kd);
+                c00 = TOps.Fma(TOps.Broadcast(qd[0]), b0, c00);
+                if (rows > 1)
+                {
+                    c10 = TOps.Fma(TOps.Broadcast(qd[1]), b0, c10);
+                    c20 = TOps.Fma(TOps.Broadcast(qd[2]), b0, c20);
+                    c30 = TOps.Fma(TOps.Broadcast(qd[3]), b0, c30);
+                }
+            }
+            TOps.Store(s + j, c00);
+            if (rows > 1)
+            {
+                TOps.Store(s + n + j, c10);
+                TOps.Store(s + 2 * n + j, c20);
+                TOps.Store(s + 3 * n + j, c30);
+            }
+        }
         for (; j < n; j++)
             for (int r = 0; r < rows; r++)
             {

@@ -5,10 +5,12 @@ namespace MobileViT.Compiled.Kernels;
 
 /// <summary>
 /// LayerNorm over the channels of every pixel of a channel-major map (each pixel is a transformer token).
-/// Vectorized over pixels: one vector of pixels makes three passes down the channels (mean; biased variance
-/// of the centred values with the corrected two-pass formula; normalize), as torch does; leftover pixels take the same path one float at a time.
+/// Vectorized over pixels, in blocks of pixels that make three passes down the channels (mean; biased variance
+/// of the centred values with the corrected two-pass formula; normalize); leftover pixels take the same path
+/// one float at a time.
 /// Output may alias input.
 /// </summary>
+[SkipLocalsInit]
 public static unsafe class LayerNorm
 {
     public static void Channels(ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
@@ -34,57 +36,75 @@ public static unsafe class LayerNorm
         }
     }
 
-    /// <summary>Normalizes whole vectors of pixels from <paramref name="start"/>; returns the first pixel not done.</summary>
+    private const int Block = 256;
+
+    /// <summary>
+    /// Normalizes whole vectors of pixels from <paramref name="start"/>; returns the first pixel not done.
+    /// Works on blocks of up to 256 pixels, walking each channel row of the block contiguously while the per-pixel
+    /// statistics live in small stack arrays: a column walk with a stride of a power-of-two row length would map
+    /// every channel to the same cache set.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Impl<TOps, TV>(float* input, float* gamma, float* beta, float* output, int channels, int pixels, int start, float epsilon)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
         int lanes = TOps.Count;
+        float* mean = stackalloc float[Block];
+        float* shift = stackalloc float[Block];
+        float* inv = stackalloc float[Block];
         TV count = TOps.Broadcast(channels);
+        TV invCount = TOps.Div(TOps.Broadcast(1f), count);
         TV eps = TOps.Broadcast(epsilon);
         TV one = TOps.Broadcast(1f);
-        int p = start;
-        for (; p + lanes <= pixels; p += lanes)
+        int p0 = start;
+        int end = start + (pixels - start) / lanes * lanes;
+        for (; p0 < end; p0 += Block)
         {
-            float* x = input + p;
-            TV s0 = TOps.Zero, s1 = TOps.Zero;
-            int c = 0;
-            for (; c + 1 < channels; c += 2)
+            int width = Math.Min(Block, end - p0);
+            float* x = input + p0;
+            for (int j = 0; j < width; j += lanes) TOps.Store(mean + j, TOps.Load(x + j));
+            for (int c = 1; c < channels; c++)
             {
-                s0 = TOps.Add(s0, TOps.Load(x + (long)c * pixels));
-                s1 = TOps.Add(s1, TOps.Load(x + (long)(c + 1) * pixels));
+                float* row = x + (long)c * pixels;
+                for (int j = 0; j < width; j += lanes) TOps.Store(mean + j, TOps.Add(TOps.Load(mean + j), TOps.Load(row + j)));
             }
-            if (c < channels) s0 = TOps.Add(s0, TOps.Load(x + (long)c * pixels));
-            TV mean = TOps.Div(TOps.Add(s0, s1), count);
+            for (int j = 0; j < width; j += lanes)
+            {
+                TOps.Store(mean + j, TOps.Div(TOps.Load(mean + j), count));
+                TOps.Store(shift + j, TOps.Zero);
+                TOps.Store(inv + j, TOps.Zero);
+            }
             // Corrected two-pass (Chan, Golub & LeVeque): the centred values' own mean removes the rounding error
             // of the float mean, which matters when the spread is small next to the mean.
-            TV r0 = TOps.Zero, r1 = TOps.Zero, v0 = TOps.Zero, v1 = TOps.Zero;
-            for (c = 0; c + 1 < channels; c += 2)
+            for (int c = 0; c < channels; c++)
             {
-                TV d0 = TOps.Sub(TOps.Load(x + (long)c * pixels), mean);
-                TV d1 = TOps.Sub(TOps.Load(x + (long)(c + 1) * pixels), mean);
-                r0 = TOps.Add(r0, d0);
-                r1 = TOps.Add(r1, d1);
-                v0 = TOps.Fma(d0, d0, v0);
-                v1 = TOps.Fma(d1, d1, v1);
+                float* row = x + (long)c * pixels;
+                for (int j = 0; j < width; j += lanes)
+                {
+                    TV d = TOps.Sub(TOps.Load(row + j), TOps.Load(mean + j));
+                    TOps.Store(shift + j, TOps.Add(TOps.Load(shift + j), d));
+                    TOps.Store(inv + j, TOps.Fma(d, d, TOps.Load(inv + j)));
+                }
             }
-            if (c < channels)
+            for (int j = 0; j < width; j += lanes)
             {
-                TV d0 = TOps.Sub(TOps.Load(x + (long)c * pixels), mean);
-                r0 = TOps.Add(r0, d0);
-                v0 = TOps.Fma(d0, d0, v0);
+                TV sh = TOps.Mul(TOps.Load(shift + j), invCount);
+                TV variance = TOps.Max(TOps.Sub(TOps.Div(TOps.Load(inv + j), count), TOps.Mul(sh, sh)), TOps.Zero);
+                TOps.Store(shift + j, sh);
+                TOps.Store(inv + j, TOps.Div(one, TOps.Sqrt(TOps.Add(variance, eps))));
             }
-            TV shift = TOps.Div(TOps.Add(r0, r1), count);
-            TV variance = TOps.Sub(TOps.Div(TOps.Add(v0, v1), count), TOps.Mul(shift, shift));
-            variance = TOps.Max(variance, TOps.Zero);
-            TV inv = TOps.Div(one, TOps.Sqrt(TOps.Add(variance, eps)));
-            float* y = output + p;
-            for (c = 0; c < channels; c++)
+            for (int c = 0; c < channels; c++)
             {
-                TV d = TOps.Mul(TOps.Sub(TOps.Sub(TOps.Load(x + (long)c * pixels), mean), shift), inv);
-                TOps.Store(y + (long)c * pixels, TOps.Fma(d, TOps.Broadcast(gamma[c]), TOps.Broadcast(beta[c])));
+                float* row = x + (long)c * pixels;
+                float* y = output + p0 + (long)c * pixels;
+                TV g = TOps.Broadcast(gamma[c]), b = TOps.Broadcast(beta[c]);
+                for (int j = 0; j < width; j += lanes)
+                {
+                    TV d = TOps.Mul(TOps.Sub(TOps.Sub(TOps.Load(row + j), TOps.Load(mean + j)), TOps.Load(shift + j)), TOps.Load(inv + j));
+                    TOps.Store(y + j, TOps.Fma(d, g, b));
+                }
             }
         }
-        return p;
+        return end;
     }
 }
