@@ -8,9 +8,10 @@ namespace MobileViT.Compiled.Kernels;
 /// (tokens at the same offset inside their patch attend to each other), so no patch tensor is ever built.
 /// <para>
 /// Per patch offset and head: gather Q (pre-scaled by 1/sqrt(headDim)), K and V of the N tokens into scratch as
-/// [headDim, N] (token-contiguous); scores S = Q^T K with a 4-row x 2-vector register tile; row softmax with
-/// max subtraction, normalized in place; context[i, d] = dot(S[i, :], V[d, :]) with a 2 x 4 tile of dot products,
-/// scattered straight into the output map.
+/// [headDim, N] (token-contiguous); transposed scores St = K^T Q ([key, query]) with a 4-row x 2-vector register
+/// tile; softmax with max subtraction down each column (vectorized over queries); context Ct = V St with the same
+/// tile; scaled by 1 / denominator while being scattered straight into the output map.
+/// Scratch: St (N * N), then Q, K, V ([headDim, N] each); Ct reuses Q's space and the denominators K's.
 /// </para>
 /// </summary>
 [SkipLocalsInit]
@@ -82,9 +83,14 @@ public static unsafe class PatchAttention
                     Gather(a.Qkv + (long)(k0 + d) * pixels + first, kt + (long)d * n, n, patchesX, a.PatchWidth, a.PatchHeight * a.Width, 1f);
                     Gather(a.Qkv + (long)(v0 + d) * pixels + first, vt + (long)d * n, n, patchesX, a.PatchWidth, a.PatchHeight * a.Width, 1f);
                 }
-                Scores<TOps, TV>(qt, kt, s, n, dim);
-                for (int i = 0; i < n; i++) Softmax<TOps, TV>(s + (long)i * n, n);
-                Context<TOps, TV>(s, vt, a.Output + (long)q0 * pixels + first, n, dim, pixels, patchesX, a.PatchWidth, a.PatchHeight * a.Width);
+                // St[j, i] = sum_d K[d, j] Q[d, i]: the transposed scores, so that softmax runs down columns
+                // (vectorized over queries) and the context is a plain GEMM V x St.
+                Gemm4x2<TOps, TV>(kt, 1, n, qt, n, s, n, n, n, dim);
+                float* inv = kt; // K is consumed: its first n floats hold 1 / (softmax denominator) per query
+                ColumnSoftmax<TOps, TV>(s, inv, n);
+                // Ct[d, i] = sum_j V[d, j] St[j, i], into Q's space.
+                Gemm4x2<TOps, TV>(vt, n, 1, s, n, qt, n, dim, n, n);
+                Scatter(qt, inv, a.Output + (long)q0 * pixels + first, n, dim, pixels, patchesX, a.PatchWidth, a.PatchHeight * a.Width);
             }
         }
     }
@@ -98,156 +104,134 @@ public static unsafe class PatchAttention
             for (int x = 0; x < patchesX; x++, t++) dst[t] = row[x * colStride] * scale;
     }
 
-    /// <summary>S[i, j] = sum_d qt[d, i] * kt[d, j] (qt, kt are [dim, n]).</summary>
+    /// <summary>
+    /// C[r, col] = sum_k A[r, k] * B[k, col] for r &lt; rows, col &lt; cols, with A addressed as a[r * aRow + k * aK]
+    /// and B, C row-major with strides ldb, ldc: a 4-row x 2-vector register tile, then 1-vector and scalar tails.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Scores<TOps, TV>(float* qt, float* kt, float* s, int n, int dim)
+    private static void Gemm4x2<TOps, TV>(float* a, int aRow, int aK, float* b, int ldb, float* c, int ldc, int rows, int cols, int k)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
-        int i = 0;
-        for (; i + 4 <= n; i += 4) ScoreRows<TOps, TV>(4, qt + i, kt, s + (long)i * n, n, dim);
-        for (; i < n; i++) ScoreRows<TOps, TV>(1, qt + i, kt, s + (long)i * n, n, dim);
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) Rows<TOps, TV>(4, a + (long)r * aRow, aRow, aK, b, ldb, c + (long)r * ldc, ldc, cols, k);
+        for (; r < rows; r++) Rows<TOps, TV>(1, a + (long)r * aRow, aRow, aK, b, ldb, c + (long)r * ldc, ldc, cols, k);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void ScoreRows<TOps, TV>(int rows, float* q, float* kt, float* s, int n, int dim)
+    private static void Rows<TOps, TV>(int rows, float* a, int aRow, int aK, float* b, int ldb, float* c, int ldc, int cols, int k)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
         int lanes = TOps.Count;
+        float* a1 = a + aRow, a2 = a + 2 * aRow, a3 = a + 3 * aRow;
         int j = 0;
-        for (; j + 2 * lanes <= n; j += 2 * lanes)
+        for (; j + 2 * lanes <= cols; j += 2 * lanes)
         {
             TV c00 = TOps.Zero, c01 = TOps.Zero, c10 = TOps.Zero, c11 = TOps.Zero;
             TV c20 = TOps.Zero, c21 = TOps.Zero, c30 = TOps.Zero, c31 = TOps.Zero;
-            float* qd = q, kd = kt + j;
-            for (int d = 0; d < dim; d++, qd += n, kd += n)
+            float* bk = b + j;
+            for (int kk = 0, ak = 0; kk < k; kk++, ak += aK, bk += ldb)
             {
-                TV b0 = TOps.Load(kd), b1 = TOps.Load(kd + lanes);
-                TV w = TOps.Broadcast(qd[0]);
+                TV b0 = TOps.Load(bk), b1 = TOps.Load(bk + lanes);
+                TV w = TOps.Broadcast(a[ak]);
                 c00 = TOps.Fma(w, b0, c00); c01 = TOps.Fma(w, b1, c01);
                 if (rows > 1)
                 {
-                    w = TOps.Broadcast(qd[1]); c10 = TOps.Fma(w, b0, c10); c11 = TOps.Fma(w, b1, c11);
-                    w = TOps.Broadcast(qd[2]); c20 = TOps.Fma(w, b0, c20); c21 = TOps.Fma(w, b1, c21);
-                    w = TOps.Broadcast(qd[3]); c30 = TOps.Fma(w, b0, c30); c31 = TOps.Fma(w, b1, c31);
+                    w = TOps.Broadcast(a1[ak]); c10 = TOps.Fma(w, b0, c10); c11 = TOps.Fma(w, b1, c11);
+                    w = TOps.Broadcast(a2[ak]); c20 = TOps.Fma(w, b0, c20); c21 = TOps.Fma(w, b1, c21);
+                    w = TOps.Broadcast(a3[ak]); c30 = TOps.Fma(w, b0, c30); c31 = TOps.Fma(w, b1, c31);
                 }
             }
-            TOps.Store(s + j, c00); TOps.Store(s + j + lanes, c01);
+            TOps.Store(c + j, c00); TOps.Store(c + j + lanes, c01);
             if (rows > 1)
             {
-                TOps.Store(s + n + j, c10); TOps.Store(s + n + j + lanes, c11);
-                TOps.Store(s + 2 * n + j, c20); TOps.Store(s + 2 * n + j + lanes, c21);
-                TOps.Store(s + 3 * n + j, c30); TOps.Store(s + 3 * n + j + lanes, c31);
+                TOps.Store(c + ldc + j, c10); TOps.Store(c + ldc + j + lanes, c11);
+                TOps.Store(c + 2 * ldc + j, c20); TOps.Store(c + 2 * ldc + j + lanes, c21);
+                TOps.Store(c + 3 * ldc + j, c30); TOps.Store(c + 3 * ldc + j + lanes, c31);
             }
         }
-        for (; j + lanes <= n; j += lanes)
+        for (; j + lanes <= cols; j += lanes)
         {
             TV c00 = TOps.Zero, c10 = TOps.Zero, c20 = TOps.Zero, c30 = TOps.Zero;
-            float* qd = q, kd = kt + j;
-            for (int d = 0; d < dim; d++, qd += n, kd += n)
+            float* bk = b + j;
+            for (int kk = 0, ak = 0; kk < k; kk++, ak += aK, bk += ldb)
             {
-                TV b0 = TOps.Load(kd);
-                c00 = TOps.Fma(TOps.Broadcast(qd[0]), b0, c00);
+                TV b0 = TOps.Load(bk);
+                c00 = TOps.Fma(TOps.Broadcast(a[ak]), b0, c00);
                 if (rows > 1)
                 {
-                    c10 = TOps.Fma(TOps.Broadcast(qd[1]), b0, c10);
-                    c20 = TOps.Fma(TOps.Broadcast(qd[2]), b0, c20);
-                    c30 = TOps.Fma(TOps.Broadcast(qd[3]), b0, c30);
+                    c10 = TOps.Fma(TOps.Broadcast(a1[ak]), b0, c10);
+                    c20 = TOps.Fma(TOps.Broadcast(a2[ak]), b0, c20);
+                    c30 = TOps.Fma(TOps.Broadcast(a3[ak]), b0, c30);
                 }
             }
-            TOps.Store(s + j, c00);
+            TOps.Store(c + j, c00);
             if (rows > 1)
             {
-                TOps.Store(s + n + j, c10);
-                TOps.Store(s + 2 * n + j, c20);
-                TOps.Store(s + 3 * n + j, c30);
+                TOps.Store(c + ldc + j, c10);
+                TOps.Store(c + 2 * ldc + j, c20);
+                TOps.Store(c + 3 * ldc + j, c30);
             }
         }
-        for (; j < n; j++)
+        for (; j < cols; j++)
             for (int r = 0; r < rows; r++)
             {
+                float* ar = a + r * aRow;
                 float acc = 0f;
-                for (int d = 0; d < dim; d++) acc += q[(long)d * n + r] * kt[(long)d * n + j];
-                s[(long)r * n + j] = acc;
+                for (int kk = 0; kk < k; kk++) acc += ar[kk * aK] * b[(long)kk * ldb + j];
+                c[(long)r * ldc + j] = acc;
             }
     }
 
-    /// <summary>row = exp(row - max) / sum, in place.</summary>
+    /// <summary>
+    /// Softmax of every column of the [n, n] matrix st (column i = query i's scores over keys j), in place
+    /// without the division: st[j, i] = exp(st[j, i] - max_j), inv[i] = 1 / sum_j.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Softmax<TOps, TV>(float* row, int n) where TOps : struct, IVecOps<TV> where TV : struct
-    {
-        int lanes = TOps.Count;
-        int j = 0;
-        float max = float.NegativeInfinity;
-        if (n >= lanes)
-        {
-            TV m = TOps.Load(row);
-            for (j = lanes; j + lanes <= n; j += lanes) m = TOps.Max(m, TOps.Load(row + j));
-            max = TOps.MaxAcross(m);
-        }
-        for (; j < n; j++) max = MathF.Max(max, row[j]);
-        TV vmax = TOps.Broadcast(max);
-        TV acc = TOps.Zero;
-        for (j = 0; j + lanes <= n; j += lanes)
-        {
-            TV e = TOps.Exp(TOps.Sub(TOps.Load(row + j), vmax));
-            TOps.Store(row + j, e);
-            acc = TOps.Add(acc, e);
-        }
-        float sum = TOps.Sum(acc);
-        for (; j < n; j++)
-        {
-            float e = MathF.Exp(row[j] - max);
-            row[j] = e;
-            sum += e;
-        }
-        float inv = 1f / sum;
-        TV vinv = TOps.Broadcast(inv);
-        for (j = 0; j + lanes <= n; j += lanes) TOps.Store(row + j, TOps.Mul(TOps.Load(row + j), vinv));
-        for (; j < n; j++) row[j] *= inv;
-    }
-
-    /// <summary>out[d, pixel(i)] = sum_j P[i, j] * vt[d, j]; out points at channel 0 of the head, token 0's pixel.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Context<TOps, TV>(float* p, float* vt, float* output, int n, int dim, int pixels,
-        int patchesX, int colStride, int rowStride)
-        where TOps : struct, IVecOps<TV> where TV : struct
-    {
-        for (int i = 0; i < n; i++)
-        {
-            float* pi = p + (long)i * n;
-            float* o = output + (i / patchesX) * rowStride + (i % patchesX) * colStride;
-            int d = 0;
-            for (; d + 4 <= dim; d += 4) Dots<TOps, TV>(4, pi, vt + (long)d * n, n, o + (long)d * pixels, pixels);
-            for (; d < dim; d++) Dots<TOps, TV>(1, pi, vt + (long)d * n, n, o + (long)d * pixels, pixels);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Dots<TOps, TV>(int count, float* x, float* v, int n, float* o, int pixels)
+    private static void ColumnSoftmax<TOps, TV>(float* st, float* inv, int n)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
         int lanes = TOps.Count;
-        TV a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-        int j = 0;
-        for (; j + lanes <= n; j += lanes)
+        int i = 0;
+        for (; i + lanes <= n; i += lanes)
         {
-            TV xv = TOps.Load(x + j);
-            a0 = TOps.Fma(xv, TOps.Load(v + j), a0);
-            if (count > 1)
+            TV max = TOps.Load(st + i);
+            for (int j = 1; j < n; j++) max = TOps.Max(max, TOps.Load(st + (long)j * n + i));
+            TV sum = TOps.Zero;
+            for (int j = 0; j < n; j++)
             {
-                a1 = TOps.Fma(xv, TOps.Load(v + n + j), a1);
-                a2 = TOps.Fma(xv, TOps.Load(v + 2 * n + j), a2);
-                a3 = TOps.Fma(xv, TOps.Load(v + 3 * n + j), a3);
+                float* p = st + (long)j * n + i;
+                TV e = TOps.Exp(TOps.Sub(TOps.Load(p), max));
+                TOps.Store(p, e);
+                sum = TOps.Add(sum, e);
             }
+            TOps.Store(inv + i, TOps.Div(TOps.Broadcast(1f), sum));
         }
-        float s0 = TOps.Sum(a0), s1 = 0, s2 = 0, s3 = 0;
-        if (count > 1) { s1 = TOps.Sum(a1); s2 = TOps.Sum(a2); s3 = TOps.Sum(a3); }
-        for (; j < n; j++)
+        for (; i < n; i++)
         {
-            s0 += x[j] * v[j];
-            if (count > 1) { s1 += x[j] * v[n + j]; s2 += x[j] * v[2 * n + j]; s3 += x[j] * v[3 * n + j]; }
+            float max = st[i];
+            for (int j = 1; j < n; j++) max = MathF.Max(max, st[(long)j * n + i]);
+            float sum = 0f;
+            for (int j = 0; j < n; j++)
+            {
+                float e = MathF.Exp(st[(long)j * n + i] - max);
+                st[(long)j * n + i] = e;
+                sum += e;
+            }
+            inv[i] = 1f / sum;
         }
-        o[0] = s0;
-        if (count > 1) { o[pixels] = s1; o[2 * pixels] = s2; o[3 * pixels] = s3; }
+    }
+
+    /// <summary>out[d, pixel(i)] = ct[d, i] * inv[i]; out points at channel 0 of the head, token 0's pixel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Scatter(float* ct, float* inv, float* output, int n, int dim, int pixels, int patchesX, int colStride, int rowStride)
+    {
+        for (int d = 0; d < dim; d++)
+        {
+            float* src = ct + (long)d * n;
+            float* row = output + (long)d * pixels;
+            int t = 0;
+            for (; t < n; row += rowStride)
+                for (int x = 0; x < patchesX; x++, t++) row[x * colStride] = src[t] * inv[t];
+        }
     }
 }
