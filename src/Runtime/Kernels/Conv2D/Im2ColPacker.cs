@@ -5,6 +5,7 @@ namespace MobileViT.Compiled.Kernels;
 /// Builds a GEMM input panel straight from the image (im2col of one block of output pixels):
 /// row (ci * k + ky) * k + kx, column j = input pixel under that tap for output pixel p0 + j, zero outside the image.
 /// </summary>
+[SkipLocalsInit]
 internal unsafe struct Im2ColPacker : IPanelPacker
 {
     public float* Input;
@@ -15,6 +16,8 @@ internal unsafe struct Im2ColPacker : IPanelPacker
     public void Pack<TOps, TV>(float* dst, int p0, int n, int width) where TOps : struct, IVecOps<TV> where TV : struct
     {
         int k = KernelSize, s = Stride;
+        int lanes = TOps.Count;
+        float* odd = stackalloc float[16]; // discarded odd columns of the stride-2 de-interleave
         int rowsTotal = Channels * k * k;
         if (n < width)
             for (int row = 0; row < rowsTotal; row++)
@@ -52,8 +55,18 @@ internal unsafe struct Im2ColPacker : IPanelPacker
                         int hi = Math.Min(oxEnd, FloorDiv(Width - 1 - off, s) + 1);
                         int ox = ox0;
                         for (; ox < lo && ox < oxEnd; ox++) d[ox] = 0f;
-                        if (s == 1) for (; ox < hi; ox++) d[ox] = src[ox + off];
-                        else for (; ox < hi; ox++) d[ox] = src[ox * s + off];
+                        if (s == 1)
+                        {
+                            for (; ox + lanes <= hi; ox += lanes) TOps.Store(d + ox, TOps.Load(src + ox + off));
+                            for (; ox < hi; ox++) d[ox] = src[ox + off];
+                        }
+                        else
+                        {
+                            if (s == 2) // even columns by vector narrowing, while the 2-vector read stays inside the row
+                                for (; ox + lanes <= hi && 2 * (ox + lanes) + off <= Width; ox += lanes)
+                                    TOps.Deinterleave(src + 2 * ox + off, d + ox, odd);
+                            for (; ox < hi; ox++) d[ox] = src[ox * s + off];
+                        }
                         for (; ox < oxEnd; ox++) d[ox] = 0f;
                     }
                 }

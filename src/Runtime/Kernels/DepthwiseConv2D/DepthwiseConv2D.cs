@@ -10,7 +10,7 @@ namespace MobileViT.Compiled.Kernels;
 /// (phase r holds padded columns r, r + s, r + 2s, ...; stride 2 is de-interleaved with vector narrowing), so every
 /// tap of every output pixel is a contiguous, in-bounds vector load: no border cases in the inner loop, no gathers.
 /// The inner loop is vectorized over output columns (DwConv3x3 with the 9 weights in registers, or any k);
-/// the activation runs as a second pass over the channel.
+/// the activation runs as a second pass over each output channel.
 /// </summary>
 [SkipLocalsInit]
 public static unsafe class DepthwiseConv2D
@@ -54,9 +54,9 @@ public static unsafe class DepthwiseConv2D
 
         fixed (float* pIn = input, pW = weight, pB = bias, pOut = output, pBuf = buffer)
         {
-            // Padding rows above and below stay zero for every channel; rows in between are refilled per channel.
-            new Span<float>(pBuf, padding * rowStride).Clear();
-            new Span<float>(pBuf + (padding + inHeight) * rowStride, (planeRows - padding - inHeight) * rowStride).Clear();
+            // The plane (and the stride-2 row buffer) is zeroed once: per channel only the image footprint inside it is
+            // rewritten, so the padding stays zero.
+            new Span<float>(pBuf, planeLength + tempLength).Clear();
             var a = new Args
             {
                 Input = pIn, Weight = pW, Bias = bias.IsEmpty ? null : pB, Output = pOut, Channels = channels,
@@ -100,30 +100,34 @@ public static unsafe class DepthwiseConv2D
             for (int oy = 0; oy < outHeight; oy++)
             {
                 float* rows = plane + (long)oy * s * rowStride;
-                if (k == 3) Row3x3<TOps, TV>(rows, taps, w, b, dst + (long)oy * outWidth, outWidth, a.Tile);
-                else RowAny<TOps, TV>(rows, taps, k * k, w, b, dst + (long)oy * outWidth, outWidth, a.Tile);
+                float* outRow = dst + (long)oy * outWidth;
+                if (k == 3) Row3x3<TOps, TV>(rows, taps, w, b, outRow, outWidth, a.Tile);
+                else RowAny<TOps, TV>(rows, taps, k * k, w, b, outRow, outWidth, a.Tile);
             }
-            // The activation is a separate pass so the tap loops hold their weights in registers
-            // (exp is a call that would force them to be spilled).
+            // The activation is a second pass over the channel (still in L2), so the tap loops keep their weights in
+            // registers (exp needs many) and small maps still get whole vectors.
             if (typeof(TAct) != typeof(Identity)) Activate<TOps, TV, TAct>(dst, outHeight * outWidth);
         }
     }
 
-    /// <summary>rows[r * phaseLength + j] = row[s * j + r - pad], zero outside the row.</summary>
+    /// <summary>
+    /// rows[r * phaseLength + j] = row[s * j + r - pad] where that is inside the row; the zeros around it were written
+    /// when the buffer was cleared and are never overwritten.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FillRow<TOps, TV>(float* row, int width, int pad, int s, float* rows, int phaseLength, float* temp)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
         if (s == 1)
         {
-            PadRow(row, width, pad, rows, phaseLength);
+            Copy<TOps, TV>(row, rows + pad, Math.Min(width, phaseLength - pad));
             return;
         }
         if (s == 2)
         {
             // Zero-padded contiguous row, then split even/odd columns with vector narrowing.
             int lanes = TOps.Count;
-            PadRow(row, width, pad, temp, 2 * phaseLength);
+            Copy<TOps, TV>(row, temp + pad, Math.Min(width, 2 * phaseLength - pad));
             float* odd = rows + phaseLength;
             for (int j = 0; j < phaseLength; j += lanes) TOps.Deinterleave(temp + 2 * j, rows + j, odd + j);
             return;
@@ -139,15 +143,14 @@ public static unsafe class DepthwiseConv2D
         }
     }
 
-    /// <summary>dst[0, length) = row shifted right by pad, zeros outside.</summary>
-    private static void PadRow(float* row, int width, int pad, float* dst, int length)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy<TOps, TV>(float* src, float* dst, int count)
+        where TOps : struct, IVecOps<TV> where TV : struct
     {
-        int left = Math.Min(pad, length);
-        new Span<float>(dst, left).Clear();
-        int count = Math.Max(0, Math.Min(width, length - pad));
-        if (count > 0) new ReadOnlySpan<float>(row, count).CopyTo(new Span<float>(dst + pad, count));
-        int end = pad + count;
-        if (end < length) new Span<float>(dst + end, length - end).Clear();
+        int lanes = TOps.Count;
+        int i = 0;
+        for (; i + lanes <= count; i += lanes) TOps.Store(dst + i, TOps.Load(src + i));
+        for (; i < count; i++) dst[i] = src[i];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -160,6 +163,7 @@ public static unsafe class DepthwiseConv2D
         for (; i < n; i++) x[i] = TAct.Invoke(x[i]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Row3x3<TOps, TV>(float* buf, int* taps, float* w, float bias, float* dst, int outWidth, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
@@ -187,7 +191,6 @@ public static unsafe class DepthwiseConv2D
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
     private static void RowAny<TOps, TV>(float* buf, int* taps, int kk, float* w, float bias, float* dst, int outWidth, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
