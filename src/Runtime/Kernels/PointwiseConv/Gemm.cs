@@ -171,28 +171,76 @@ internal static unsafe class Gemm
             a += Mr;
             b += ldb;
         }
-        Row<TOps, TV, TAct>(nv, c00, c01, c02, c, res, cols, tile);
-        if (rows > 1) Row<TOps, TV, TAct>(nv, c10, c11, c12, c + ldc, res == null ? null : res + ldc, cols, tile);
-        if (rows > 2) Row<TOps, TV, TAct>(nv, c20, c21, c22, c + 2 * ldc, res == null ? null : res + 2 * ldc, cols, tile);
-        if (rows > 3) Row<TOps, TV, TAct>(nv, c30, c31, c32, c + 3 * ldc, res == null ? null : res + 3 * ldc, cols, tile);
-        if (mr == 8)
+        if (typeof(TAct) == typeof(Identity))
         {
-            if (rows > 4) Row<TOps, TV, TAct>(nv, c40, c41, c42, c + 4 * ldc, res == null ? null : res + 4 * ldc, cols, tile);
-            if (rows > 5) Row<TOps, TV, TAct>(nv, c50, c51, c52, c + 5 * ldc, res == null ? null : res + 5 * ldc, cols, tile);
-            if (rows > 6) Row<TOps, TV, TAct>(nv, c60, c61, c62, c + 6 * ldc, res == null ? null : res + 6 * ldc, cols, tile);
-            if (rows > 7) Row<TOps, TV, TAct>(nv, c70, c71, c72, c + 7 * ldc, res == null ? null : res + 7 * ldc, cols, tile);
+            Row<TOps, TV>(nv, c00, c01, c02, c, res, cols, tile);
+            if (rows > 1) Row<TOps, TV>(nv, c10, c11, c12, c + ldc, res == null ? null : res + ldc, cols, tile);
+            if (rows > 2) Row<TOps, TV>(nv, c20, c21, c22, c + 2 * ldc, res == null ? null : res + 2 * ldc, cols, tile);
+            if (rows > 3) Row<TOps, TV>(nv, c30, c31, c32, c + 3 * ldc, res == null ? null : res + 3 * ldc, cols, tile);
+            if (mr == 8)
+            {
+                if (rows > 4) Row<TOps, TV>(nv, c40, c41, c42, c + 4 * ldc, res == null ? null : res + 4 * ldc, cols, tile);
+                if (rows > 5) Row<TOps, TV>(nv, c50, c51, c52, c + 5 * ldc, res == null ? null : res + 5 * ldc, cols, tile);
+                if (rows > 6) Row<TOps, TV>(nv, c60, c61, c62, c + 6 * ldc, res == null ? null : res + 6 * ldc, cols, tile);
+                if (rows > 7) Row<TOps, TV>(nv, c70, c71, c72, c + 7 * ldc, res == null ? null : res + 7 * ldc, cols, tile);
+            }
+        }
+        else
+        {
+            // A non-trivial activation (exp) inlined 8 x 3 times next to 24 live accumulators would spill; park the
+            // tile in L1 instead and run the activation as a tight loop with its constants in registers.
+            int ldt = 3 * lanes;
+            Park<TOps, TV>(nv, c00, c01, c02, tile);
+            Park<TOps, TV>(nv, c10, c11, c12, tile + ldt);
+            Park<TOps, TV>(nv, c20, c21, c22, tile + 2 * ldt);
+            Park<TOps, TV>(nv, c30, c31, c32, tile + 3 * ldt);
+            if (mr == 8)
+            {
+                Park<TOps, TV>(nv, c40, c41, c42, tile + 4 * ldt);
+                Park<TOps, TV>(nv, c50, c51, c52, tile + 5 * ldt);
+                Park<TOps, TV>(nv, c60, c61, c62, tile + 6 * ldt);
+                Park<TOps, TV>(nv, c70, c71, c72, tile + 7 * ldt);
+            }
+            Epilogue<TOps, TV, TAct>(tile, ldt, Math.Min(rows, mr), nv, cols, c, res, ldc);
         }
     }
 
-    /// <summary>Epilogue of one output row: activation, then the residual (read before the store, so it may alias c).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Row<TOps, TV, TAct>(int nv, TV x0, TV x1, TV x2, float* c, float* res, int cols, float* tile)
+    private static void Park<TOps, TV>(int nv, TV x0, TV x1, TV x2, float* tile)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        TOps.Store(tile, x0);
+        if (nv > 1) TOps.Store(tile + TOps.Count, x1);
+        if (nv > 2) TOps.Store(tile + 2 * TOps.Count, x2);
+    }
+
+    /// <summary>c[r, j] = act(tile[r, j]) (+ res[r, j]) for r &lt; rows, j &lt; cols.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Epilogue<TOps, TV, TAct>(float* tile, int ldt, int rows, int nv, int cols, float* c, float* res, int ldc)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
     {
         int lanes = TOps.Count;
-        x0 = TOps.Act<TAct>(x0);
-        if (nv > 1) x1 = TOps.Act<TAct>(x1);
-        if (nv > 2) x2 = TOps.Act<TAct>(x2);
+        int width = nv * lanes;
+        for (int r = 0; r < rows; r++, tile += ldt, c += ldc)
+        {
+            for (int j = 0; j < width; j += lanes) TOps.Store(tile + j, TOps.Act<TAct>(TOps.Load(tile + j)));
+            if (cols == width && res == null)
+                for (int j = 0; j < width; j += lanes) TOps.Store(c + j, TOps.Load(tile + j));
+            else if (cols == width)
+                for (int j = 0; j < width; j += lanes) TOps.Store(c + j, TOps.Add(TOps.Load(tile + j), TOps.Load(res + (long)r * ldc + j)));
+            else if (res == null)
+                for (int j = 0; j < cols; j++) c[j] = tile[j];
+            else
+                for (int j = 0; j < cols; j++) c[j] = tile[j] + res[(long)r * ldc + j];
+        }
+    }
+
+    /// <summary>Epilogue of one output row without activation: the residual is read before the store, so it may alias c.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Row<TOps, TV>(int nv, TV x0, TV x1, TV x2, float* c, float* res, int cols, float* tile)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int lanes = TOps.Count;
         if (cols == nv * lanes)
         {
             if (res != null)
