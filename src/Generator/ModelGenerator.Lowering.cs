@@ -33,6 +33,6 @@ public sealed partial class ModelGenerator
         }
         return new NetworkPlan(network.Steps.ToEquatableArray(), network.Values.ToEquatableArray(), offsets.ToEquatableArray(),
             arena, scratch, network.Tensors.ToEquatableArray(), network.Stages.ToEquatableArray(), network.InputShape,
-            spec.Config.Labels.Count, network.MultiplyAccumulates);
+            network.OutputShape, network.MultiplyAccumulates);
     }
 }

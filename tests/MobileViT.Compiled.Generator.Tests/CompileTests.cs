@@ -10,6 +10,7 @@ public class CompileTests
     [InlineData("mobilevit-x-small")]
     [InlineData("mobilevit-small")]
     [InlineData("mobilevit-xx-small-fashion")]
+    [InlineData("deeplabv3-mobilevit-xx-small")]
     public void GeneratedSourceCompilesCleanly(string model)
     {
         var result = GeneratorHarness.Run(ModelFolder.Fixture(model));
@@ -17,5 +18,28 @@ public class CompileTests
         Assert.Single(result.Sources);
         var problems = result.CompileDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
         Assert.True(problems.Count == 0, string.Join("\n", problems.Take(20)));
+    }
+}
+
+public class ResolutionTests
+{
+    /// <summary>Any image_size compiles: maps that are not a multiple of the patch size are resized around the transformer.</summary>
+    [Theory]
+    [InlineData(224, 2)]  // 7x7 at the last stage -> resized to 8x8 and back
+    [InlineData(100, 4)]  // stages 50, 50, 25, 13 (up to 14), 7 (up to 8), 4: two blocks resize, twice each
+    [InlineData(64, 0)]
+    [InlineData(33, 4)]   // 17, 17, 9, 5 (6), 3 (4), 2
+    public void AnyImageSizeCompiles(int imageSize, int resizeSteps)
+    {
+        var fixture = ModelFolder.Fixture("mobilevit-xx-small-fashion");
+        var config = System.Text.Json.Nodes.JsonNode.Parse(fixture.ConfigText!)!.AsObject();
+        config["image_size"] = imageSize;
+        var result = GeneratorHarness.Run(fixture with { ConfigText = config.ToJsonString() });
+        Assert.Empty(result.GeneratorDiagnostics);
+        var problems = result.CompileDiagnostics.Where(d => d.Severity >= Microsoft.CodeAnalysis.DiagnosticSeverity.Warning).ToList();
+        Assert.True(problems.Count == 0, string.Join("\n", problems.Take(20)));
+        var source = result.Sources.Single().Source;
+        Assert.Contains($"InputHeight = {imageSize}", source);
+        Assert.Equal(resizeSteps, source.Split('\n').Count(l => l.Contains("Kernels.ResizeBilinear.Run(")));
     }
 }

@@ -15,6 +15,7 @@ public class SnapshotTests
     [InlineData("mobilevit-x-small", "MobileViTXSmall")]
     [InlineData("mobilevit-small", "MobileViTSmall")]
     [InlineData("mobilevit-xx-small-fashion", "")]
+    [InlineData("deeplabv3-mobilevit-xx-small", "DeepLabV3MobileViTXXSmall")]
     public void GeneratedSourceMatchesBaseline(string model, string className)
     {
         var result = GeneratorHarness.Run(ModelFolder.Fixture(model, className));

@@ -26,7 +26,8 @@ internal sealed class NetworkBuilder
     public static NetworkBuilder Build(ModelConfig config)
     {
         var builder = new NetworkBuilder(config);
-        builder.BuildClassifier();
+        if (config.IsSegmentation) builder.BuildSegmentation();
+        else builder.BuildClassifier();
         return builder;
     }
 
@@ -36,21 +37,15 @@ internal sealed class NetworkBuilder
     public IReadOnlyList<StageOutput> Stages => _stages;
     public long MultiplyAccumulates => _macs;
     public Shape InputShape => new(_config.NumChannels, _config.ImageSize, _config.ImageSize);
+    public Shape OutputShape => _values[ValueInfo.Output].Shape;
 
+    /// <summary>MobileViTForImageClassification: encoder, 1x1 expansion, global average pool, linear classifier.</summary>
     private void BuildClassifier()
     {
-        var neck = _config.NeckHiddenSizes;
-        var hidden = _config.HiddenSizes;
         int input = NewValue(InputShape, "pixel_values");
         int output = NewValue(new Shape(_config.Labels.Count, 1, 1), "logits");
-
-        int x = ConvLayer("mobilevit.conv_stem", "conv_stem", input, neck[0], 3, stride: 2);
-        x = MobileNetLayer(0, x, neck[1], stride: 1, blocks: 1);
-        x = MobileNetLayer(1, x, neck[2], stride: 2, blocks: 3);
-        x = MobileViTLayer(2, x, neck[3], hidden[0], transformerLayers: 2);
-        x = MobileViTLayer(3, x, neck[4], hidden[1], transformerLayers: 4);
-        x = MobileViTLayer(4, x, neck[5], hidden[2], transformerLayers: 3);
-        x = ConvLayer("mobilevit.conv_1x1_exp", "conv_1x1_exp", x, neck[6], 1);
+        int x = Encoder(input);
+        x = ConvLayer("mobilevit.conv_1x1_exp", "conv_1x1_exp", x, _config.NeckHiddenSizes[6], 1);
 
         var expanded = Shape(x);
         int pooled = NewValue(new Shape(expanded.Channels, 1, 1), "pooled");
@@ -65,6 +60,58 @@ internal sealed class NetworkBuilder
             new[] { "classifier.weight", "classifier.bias" }, pooled, output, Shape(pooled), Shape(output));
     }
 
+    /// <summary>
+    /// MobileViTModel's stem and five encoder stages. For segmentation (output_stride 16 or 8) the last stage
+    /// (and for 8 the one before) keeps its input resolution: its downsampling block runs with stride 1.
+    /// </summary>
+    private int Encoder(int input)
+    {
+        var neck = _config.NeckHiddenSizes;
+        var hidden = _config.HiddenSizes;
+        int dilation4 = _config.OutputStride == 8 ? 2 : 1;
+        int dilation5 = dilation4 * (_config.OutputStride <= 16 ? 2 : 1);
+        int x = ConvLayer("mobilevit.conv_stem", "conv_stem", input, neck[0], 3, stride: 2);
+        x = MobileNetLayer(0, x, neck[1], stride: 1, blocks: 1);
+        x = MobileNetLayer(1, x, neck[2], stride: 2, blocks: 3);
+        x = MobileViTLayer(2, x, neck[3], hidden[0], transformerLayers: 2, dilation: 1);
+        x = MobileViTLayer(3, x, neck[4], hidden[1], transformerLayers: 4, dilation: dilation4);
+        return MobileViTLayer(4, x, neck[5], hidden[2], transformerLayers: 3, dilation: dilation5);
+    }
+
+    /// <summary>
+    /// MobileViTForSemanticSegmentation: the encoder without the 1x1 expansion, then DeepLabV3: ASPP (a 1x1
+    /// branch, three dilated 3x3 branches, a global-pool branch broadcast back), a 1x1 projection, a 1x1
+    /// classifier with bias. The five branches write into one buffer, so their concat costs nothing.
+    /// </summary>
+    private void BuildSegmentation()
+    {
+        int input = NewValue(InputShape, "pixel_values");
+        int output = NewValue(new Shape(0, 0, 0), "logits"); // value 1 by convention; its shape is known after the encoder
+        int features = Encoder(input);
+        var shape = Shape(features);
+        int channels = _config.AsppOutChannels;
+        var branch = new Shape(channels, shape.Height, shape.Width);
+        _values[output] = _values[output] with { Shape = new Shape(_config.Labels.Count, shape.Height, shape.Width) };
+
+        int pyramid = NewValue(new Shape(5 * channels, shape.Height, shape.Width), "aspp_pyramid");
+        int Branch(int i) => NewView(pyramid, branch, $"aspp_branch{i}", i * branch.Length);
+        const string Aspp = "segmentation_head.aspp";
+        ConvLayer($"{Aspp}.convs.0", "aspp0", features, channels, 1, activation: "Relu", output: Branch(0));
+        for (int i = 0; i < 3; i++)
+            ConvLayer($"{Aspp}.convs.{i + 1}", $"aspp{i + 1}", features, channels, 3, dilation: _config.AtrousRates[i], activation: "Relu", output: Branch(i + 1));
+
+        int pooled = NewValue(new Shape(shape.Channels, 1, 1), "aspp_pooled");
+        AddStep(OpKind.GlobalAveragePool, $"{Aspp}.convs.4: global average pool {shape} -> {shape.Channels}", "", WeightKind.None,
+            Array.Empty<string>(), features, pooled, shape, Shape(pooled));
+        int pooledProjection = ConvLayer($"{Aspp}.convs.4.conv_1x1", "aspp4", pooled, channels, 1, activation: "Relu");
+        AddStep(OpKind.ResizeBilinear, $"{Aspp}.convs.4: upsample 1x1 -> {shape.Height}x{shape.Width} (bilinear, a broadcast)", "", WeightKind.None,
+            Array.Empty<string>(), pooledProjection, Branch(4), Shape(pooledProjection), branch);
+
+        int projected = ConvLayer($"{Aspp}.project", "aspp_project", pyramid, channels, 1, activation: "Relu");
+        ConvLayer("segmentation_head.classifier", "classifier", projected, _config.Labels.Count, 1, batchNorm: false,
+            activation: "Identity", convBias: true, output: output);
+    }
+
     /// <summary>MobileViTMobileNetLayer: a stack of inverted residual blocks.</summary>
     private int MobileNetLayer(int stage, int x, int outChannels, int stride, int blocks)
     {
@@ -75,14 +122,14 @@ internal sealed class NetworkBuilder
     }
 
     /// <summary>MobileNetV2 block: 1x1 expand (BN, SiLU) -> 3x3 depthwise (BN, SiLU) -> 1x1 reduce (BN) [+ input].</summary>
-    private int InvertedResidual(string module, string field, int x, int outChannels, int stride, int output)
+    private int InvertedResidual(string module, string field, int x, int outChannels, int stride, int output, int dilation = 1)
     {
         var inShape = Shape(x);
         int expanded = MakeDivisible((int)Math.Round(inShape.Channels * _config.ExpandRatio, MidpointRounding.ToEven), 8);
         bool residual = stride == 1 && inShape.Channels == outChannels;
         int e = ConvLayer(module + ".expand_1x1", field + "_expand", x, expanded, 1);
-        int d = ConvLayer(module + ".conv_3x3", field + "_depthwise", e, expanded, 3, stride, depthwise: true);
-        return ConvLayer(module + ".reduce_1x1", field + "_reduce", d, outChannels, 1, activation: false,
+        int d = ConvLayer(module + ".conv_3x3", field + "_depthwise", e, expanded, 3, stride, dilation: dilation, depthwise: true);
+        return ConvLayer(module + ".reduce_1x1", field + "_reduce", d, outChannels, 1, activation: "Identity",
             residual: residual ? x : -1, output: output);
     }
 
@@ -90,13 +137,16 @@ internal sealed class NetworkBuilder
     /// MobileViTLayer: downsampling inverted residual, local kxk conv, 1x1 to the transformer width, transformer
     /// layers over unfolded patches, final LayerNorm, fold, 1x1 projection back, fusion conv over concat(residual, x).
     /// </summary>
-    private int MobileViTLayer(int stage, int x, int outChannels, int hiddenSize, int transformerLayers)
+    private int MobileViTLayer(int stage, int x, int outChannels, int hiddenSize, int transformerLayers, int dilation)
     {
         string module = $"mobilevit.encoder.layer.{stage}";
         string field = $"layer{stage}";
         var inShape = Shape(x);
-        int height = ConvOutputSize(inShape.Height, 3, 2, 1, 1);
-        int width = ConvOutputSize(inShape.Width, 3, 2, 1, 1);
+        // A dilated stage keeps the resolution: its downsampling block runs with stride 1 (dilation / 2).
+        int stride = dilation == 1 ? 2 : 1;
+        int downDilation = dilation == 1 ? 1 : dilation / 2;
+        int height = ConvOutputSize(inShape.Height, 3, stride, downDilation, downDilation);
+        int width = ConvOutputSize(inShape.Width, 3, stride, downDilation, downDilation);
         var mapShape = new Shape(outChannels, height, width);
 
         // concat(residual, features) along channels is one buffer: the residual is its first half.
@@ -104,14 +154,23 @@ internal sealed class NetworkBuilder
         int residual = NewView(concat, mapShape, $"{field}_residual", 0);
         int projected = NewView(concat, mapShape, $"{field}_projected", mapShape.Length);
 
-        InvertedResidual(module + ".downsampling_layer", field + "_down", x, outChannels, stride: 2, output: residual);
+        InvertedResidual(module + ".downsampling_layer", field + "_down", x, outChannels, stride, residual, downDilation);
         int local = ConvLayer(module + ".conv_kxk", field + "_local", residual, outChannels, _config.ConvKernelSize);
-        int tokens = ConvLayer(module + ".conv_1x1", field + "_to_tokens", local, hiddenSize, 1, batchNorm: false, activation: false);
+        int tokens = ConvLayer(module + ".conv_1x1", field + "_to_tokens", local, hiddenSize, 1, batchNorm: false, activation: "Identity");
+
+        // Unfolding needs a multiple of the patch size: the reference resizes the map up (bilinear) and back after folding.
+        int patch = _config.PatchSize;
+        int patchedHeight = (height + patch - 1) / patch * patch, patchedWidth = (width + patch - 1) / patch * patch;
+        bool resize = patchedHeight != height || patchedWidth != width;
+        if (resize)
+            tokens = Resize(module, field + "_to_patch_multiple", tokens, patchedHeight, patchedWidth, "to the next multiple of patch_size before unfolding");
 
         for (int i = 0; i < transformerLayers; i++)
             TransformerLayer($"{module}.transformer.layer.{i}", $"{field}_transformer{i}", tokens);
 
         int normalized = LayerNormStep(module + ".layernorm", field + "_norm", tokens);
+        if (resize)
+            normalized = Resize(module, field + "_from_patch_multiple", normalized, height, width, "back to the feature map size after folding");
         ConvLayer(module + ".conv_projection", field + "_projection", normalized, outChannels, 1, output: projected);
         int fused = ConvLayer(module + ".fusion", field + "_fusion", concat, outChannels, _config.ConvKernelSize);
         MarkStage(stage, fused);
@@ -125,9 +184,6 @@ internal sealed class NetworkBuilder
         int c = shape.Channels;
         int ffn = (int)(c * _config.MlpRatio);
         int patch = _config.PatchSize;
-        if (shape.Height % patch != 0 || shape.Width % patch != 0)
-            throw new UnsupportedShapeException(
-                $"the {shape.Height}x{shape.Width} feature map at {module} is not a multiple of patch_size {patch}; resizing to the next multiple is not compiled yet, so image_size {_config.ImageSize} cannot be used (use a multiple of {32 * patch})");
 
         int normalized = LayerNormStep(module + ".layernorm_before", field + "_norm1", x);
 
@@ -163,6 +219,15 @@ internal sealed class NetworkBuilder
         Linear(module + ".output.dense", field + "_ffn2", hiddenValue, c, "Identity", residual: x, output: x, what: "feed-forward");
     }
 
+    private int Resize(string module, string field, int x, int height, int width, string why)
+    {
+        var shape = Shape(x);
+        int output = NewValue(new Shape(shape.Channels, height, width), field);
+        AddStep(OpKind.ResizeBilinear, $"{module}: resize {shape} -> {Shape(output)} (bilinear, half-pixel) {why}", "", WeightKind.None,
+            Array.Empty<string>(), x, output, shape, Shape(output));
+        return output;
+    }
+
     private int Linear(string module, string field, int x, int outFeatures, string activation, int residual, int output, string what)
     {
         var shape = Shape(x);
@@ -188,20 +253,25 @@ internal sealed class NetworkBuilder
         return output;
     }
 
-    /// <summary>MobileViTConvLayer: convolution (no bias) [+ BatchNorm folded] [+ SiLU] [+ residual].</summary>
-    private int ConvLayer(string module, string field, int x, int outChannels, int kernelSize, int stride = 1,
-        bool depthwise = false, bool batchNorm = true, bool activation = true, int residual = -1, int output = -1)
+    /// <summary>MobileViTConvLayer: convolution [+ bias] [+ BatchNorm folded] [+ SiLU or ReLU] [+ residual], "same" padding.</summary>
+    private int ConvLayer(string module, string field, int x, int outChannels, int kernelSize, int stride = 1, int dilation = 1,
+        bool depthwise = false, bool batchNorm = true, string activation = "Silu", bool convBias = false, int residual = -1, int output = -1)
     {
         var inShape = Shape(x);
-        int padding = (kernelSize - 1) / 2;
+        int padding = (kernelSize - 1) / 2 * dilation;
         var outShape = new Shape(outChannels,
-            ConvOutputSize(inShape.Height, kernelSize, stride, padding, 1),
-            ConvOutputSize(inShape.Width, kernelSize, stride, padding, 1));
+            ConvOutputSize(inShape.Height, kernelSize, stride, padding, dilation),
+            ConvOutputSize(inShape.Width, kernelSize, stride, padding, dilation));
         if (output < 0) output = NewValue(outShape, field);
 
         int inPerGroup = depthwise ? 1 : inShape.Channels;
         Require(module + ".convolution.weight", outChannels, inPerGroup, kernelSize, kernelSize);
         var tensors = new List<string> { module + ".convolution.weight" };
+        if (convBias)
+        {
+            Require(module + ".convolution.bias", outChannels);
+            tensors.Add(module + ".convolution.bias");
+        }
         if (batchNorm)
             foreach (var part in new[] { "weight", "bias", "running_mean", "running_var" })
             {
@@ -211,11 +281,14 @@ internal sealed class NetworkBuilder
         _macs += (long)outShape.Length * inPerGroup * kernelSize * kernelSize;
 
         OpKind kind = depthwise ? OpKind.DepthwiseConv2D : kernelSize == 1 && stride == 1 ? OpKind.PointwiseConv : OpKind.Conv2D;
-        string what = depthwise ? $"depthwise conv {kernelSize}x{kernelSize} s{stride} {outChannels}ch"
-            : $"conv {kernelSize}x{kernelSize}{(stride > 1 ? " s" + stride.ToString(CultureInfo.InvariantCulture) : "")} {inShape.Channels}->{outChannels}";
-        string comment = $"{module}: {what}{(batchNorm ? ", BN folded" : "")}{(activation ? ", SiLU" : "")}{(residual >= 0 ? ", + residual" : "")}: {inShape} -> {outShape}";
+        string strideText = stride > 1 ? " s" + stride.ToString(CultureInfo.InvariantCulture) : "";
+        string dilationText = dilation > 1 ? " dilation " + dilation.ToString(CultureInfo.InvariantCulture) : "";
+        string what = depthwise ? $"depthwise conv {kernelSize}x{kernelSize}{strideText}{dilationText} {outChannels}ch"
+            : $"conv {kernelSize}x{kernelSize}{strideText}{dilationText} {inShape.Channels}->{outChannels}";
+        string activationText = activation == "Silu" ? ", SiLU" : activation == "Relu" ? ", ReLU" : "";
+        string comment = $"{module}: {what}{(convBias ? " + bias" : "")}{(batchNorm ? ", BN folded" : "")}{activationText}{(residual >= 0 ? ", + residual" : "")}: {inShape} -> {outShape}";
         AddStep(kind, comment, field, batchNorm ? WeightKind.ConvBatchNorm : WeightKind.Plain, tensors.ToArray(), x, output, inShape, outShape,
-            kernelSize, stride, padding, 1, activation ? "Silu" : "Identity", residual: residual);
+            kernelSize, stride, padding, dilation, activation, residual: residual);
         return output;
     }
 

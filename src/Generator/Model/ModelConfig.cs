@@ -19,7 +19,27 @@ internal sealed record ModelConfig(
     int OutputStride,
     bool QkvBias,
     double LayerNormEps,
-    EquatableArray<string> Labels);
+    EquatableArray<string> Labels,
+    int AsppOutChannels,
+    EquatableArray<int> AtrousRates,
+    double WidthMultiplier,
+    EquatableArray<int> BaseAttentionDims,
+    EquatableArray<int> AttentionBlocks,
+    double FfnMultiplier)
+{
+    public const string Classification = "MobileViTForImageClassification";
+    public const string Segmentation = "MobileViTForSemanticSegmentation";
+    public const string V2Classification = "MobileViTV2ForImageClassification";
+    public const string V2Segmentation = "MobileViTV2ForSemanticSegmentation";
+
+    /// <summary>MobileViTV2 (separable self-attention, GroupNorm, width multiplier) rather than MobileViT.</summary>
+    public bool IsV2 => ModelType == "mobilevitv2";
+
+    public bool IsSegmentation => Architecture is Segmentation or V2Segmentation;
+
+    /// <summary>The safetensors prefix of the backbone's tensors.</summary>
+    public string Prefix => IsV2 ? "mobilevitv2." : "mobilevit.";
+}
 
 /// <summary>One tensor of the weights manifest (the safetensors header).</summary>
 internal sealed record TensorEntry(string Name, string DType, EquatableArray<long> Shape, long Begin, long End);

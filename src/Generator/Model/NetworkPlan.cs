@@ -12,6 +12,7 @@ internal enum OpKind
     PatchAttention,
     GlobalAveragePool,
     Linear,
+    ResizeBilinear,
 }
 
 /// <summary>How a step's weights are prepared once at load time.</summary>
@@ -86,5 +87,5 @@ internal sealed record NetworkPlan(
     EquatableArray<TensorSpec> Tensors,
     EquatableArray<StageOutput> Stages,
     Shape InputShape,
-    int OutputLength,
+    Shape OutputShape,
     long MultiplyAccumulates);

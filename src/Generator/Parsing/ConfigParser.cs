@@ -57,35 +57,45 @@ internal sealed class ConfigParser
         int errorsBefore = _diagnostics.Count;
 
         string modelType = RequiredString("model_type", "MobileViT") ?? "";
-        if (modelType.Length > 0 && modelType != "mobilevit")
+        bool v2 = modelType == "mobilevitv2";
+        if (modelType.Length > 0 && modelType != "mobilevit" && !v2)
         {
             var field = _root.Get("model_type")!;
             _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, field.Line, field.Column, _path, "model_type", modelType,
-                modelType == "mobilevitv2" ? "MobileViTV2 is not compiled yet; supported: 'mobilevit'" : "supported: 'mobilevit'"));
+                "supported: 'mobilevit', 'mobilevitv2'"));
         }
-        string architecture = ReadArchitecture();
+        string architecture = ReadArchitecture(v2);
 
         int numChannels = Int("num_channels", 3, 1, 64);
         int imageSize = Int("image_size", 256, 1, MaxImageSize);
         int patchSize = Int("patch_size", 2, 1, 16);
-        var hidden = IntArray("hidden_sizes", 3, 1, MaxChannels);
-        var neck = IntArray("neck_hidden_sizes", 7, 1, MaxChannels);
-        int heads = Int("num_attention_heads", 4, 1, 256);
-        double mlpRatio = Double("mlp_ratio", 2.0, 1e-3, 64);
-        double expandRatio = Double("expand_ratio", 4.0, 1e-3, 64);
-        string hiddenAct = String("hidden_act", "silu");
+        // MobileViT sizes its layers with explicit channel lists; MobileViTV2 with a width multiplier.
+        var hidden = v2 ? Array.Empty<int>() : IntArray("hidden_sizes", 3, 1, MaxChannels);
+        var neck = v2 ? Array.Empty<int>() : IntArray("neck_hidden_sizes", 7, 1, MaxChannels);
+        int heads = v2 ? 1 : Int("num_attention_heads", 4, 1, 256);
+        double mlpRatio = v2 ? 2.0 : Double("mlp_ratio", 2.0, 1e-3, 64);
+        double expandRatio = Double("expand_ratio", v2 ? 2.0 : 4.0, 1e-3, 64);
+        string hiddenAct = String("hidden_act", v2 ? "swish" : "silu");
+        double widthMultiplier = v2 ? Double("width_multiplier", 1.0, 1e-3, 16) : 1.0;
+        var attentionDims = !v2 ? Array.Empty<int>() : _root.Get("base_attn_unit_dims") is null ? new[] { 128, 192, 256 } : IntArray("base_attn_unit_dims", 3, 1, MaxChannels);
+        var attentionBlocks = !v2 ? Array.Empty<int>() : _root.Get("n_attn_blocks") is null ? new[] { 2, 4, 3 } : IntArray("n_attn_blocks", 3, 0, 64);
+        double ffnMultiplier = v2 ? Double("ffn_multiplier", 2.0, 1e-3, 64) : 0;
         int kernelSize = Int("conv_kernel_size", 3, 1, 15);
         int outputStride = Int("output_stride", 32, 1, 64);
         bool qkvBias = Bool("qkv_bias", true);
         double eps = Double("layer_norm_eps", 1e-5, 0, 1);
         var labels = ReadLabels();
+        int asppChannels = Int("aspp_out_channels", 256, 1, MaxChannels);
+        var atrousRates = _root.Get("atrous_rates") is null ? new[] { 6, 12, 18 } : IntArray("atrous_rates", 3, 1, 1024);
+        bool segmentation = architecture is ModelConfig.Segmentation or ModelConfig.V2Segmentation;
 
         if (hiddenAct != "silu" && hiddenAct != "swish")
-            Unsupported("hidden_act", Quote(hiddenAct), "MobileViT uses 'silu' (also called 'swish')");
+            Unsupported("hidden_act", Quote(hiddenAct), "MobileViT uses 'silu' (MobileViTV2 calls it 'swish')");
         if (kernelSize % 2 == 0)
             Invalid("conv_kernel_size", kernelSize.ToString(CultureInfo.InvariantCulture), "must be odd so that 'same' padding keeps the size");
-        if (outputStride != 32)
-            Unsupported("output_stride", outputStride.ToString(CultureInfo.InvariantCulture), "image classification uses 32 (8 and 16 are for segmentation)");
+        if (segmentation ? outputStride is not (8 or 16 or 32) : outputStride != 32)
+            Unsupported("output_stride", outputStride.ToString(CultureInfo.InvariantCulture),
+                segmentation ? "segmentation takes 8, 16 or 32" : "image classification uses 32 (8 and 16 are for segmentation)");
         if (hidden is not null)
         {
             foreach (int h in hidden)
@@ -95,15 +105,19 @@ internal sealed class ConfigParser
                     break;
                 }
         }
-        if (_diagnostics.Count > errorsBefore || hidden is null || neck is null || labels is null) return null;
+        if (_diagnostics.Count > errorsBefore || hidden is null || neck is null || labels is null || atrousRates is null
+            || attentionDims is null || attentionBlocks is null) return null;
 
         return new ModelConfig(modelType, architecture, numChannels, imageSize, patchSize, hidden.ToEquatableArray(), neck.ToEquatableArray(),
-            heads, mlpRatio, expandRatio, hiddenAct, kernelSize, outputStride, qkvBias, eps, labels.ToEquatableArray());
+            heads, mlpRatio, expandRatio, hiddenAct, kernelSize, outputStride, qkvBias, eps, labels.ToEquatableArray(),
+            asppChannels, atrousRates.ToEquatableArray(), widthMultiplier, attentionDims.ToEquatableArray(),
+            attentionBlocks.ToEquatableArray(), ffnMultiplier);
     }
 
-    private string ReadArchitecture()
+    private string ReadArchitecture(bool v2)
     {
-        const string Classification = "MobileViTForImageClassification";
+        string Classification = v2 ? ModelConfig.V2Classification : ModelConfig.Classification;
+        string Segmentation = v2 ? ModelConfig.V2Segmentation : ModelConfig.Segmentation;
         var field = _root.Get("architectures");
         if (field is null || field is JsonLiteral { Value: null }) return Classification;
         if (field is not JsonArray array || array.Items.Count != 1 || array.Items[0] is not JsonString name)
@@ -111,11 +125,9 @@ internal sealed class ConfigParser
             WrongType("architectures", field, "an array of one class name");
             return Classification;
         }
-        if (name.Value != Classification)
+        if (name.Value != Classification && name.Value != Segmentation)
             _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, name.Line, name.Column, _path, "architecture", name.Value,
-                name.Value == "MobileViTForSemanticSegmentation"
-                    ? "DeepLabV3 segmentation is not compiled yet; supported: " + Classification
-                    : "supported: " + Classification));
+                $"supported with this model_type: {Classification}, {Segmentation}"));
         return name.Value;
     }
 

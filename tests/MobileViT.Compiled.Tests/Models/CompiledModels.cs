@@ -9,6 +9,7 @@ internal static class CompiledModels
         "mobilevit-x-small" => MobileViTXSmall.Create(threads),
         "mobilevit-small" => MobileViTSmall.Create(threads),
         "mobilevit-xx-small-fashion" => FashionMobileViT.Create(threads),
+        "deeplabv3-mobilevit-xx-small" => DeepLabV3MobileViTXXSmall.Create(threads),
         _ => throw new ArgumentOutOfRangeException(nameof(model), model, "not compiled into the tests"),
     };
 

@@ -11,6 +11,8 @@ internal static class Fixtures
 
     public static string Inputs256 => Path.Combine(Root, "inputs", "inputs-256.safetensors");
 
+    public static string Inputs512 => Path.Combine(Root, "inputs", "inputs-512.safetensors");
+
     public static float[] Read(string file, string tensor)
     {
         using var stream = File.OpenRead(file);

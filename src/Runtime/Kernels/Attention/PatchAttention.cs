@@ -1,12 +1,21 @@
-using MobileViT.Compiled.Kernels.Reference;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace MobileViT.Compiled.Kernels;
 
 /// <summary>
 /// MobileViT's unfold, multi-head self-attention and fold in one kernel: the unfold/fold are index mapping
 /// (tokens at the same offset inside their patch attend to each other), so no patch tensor is ever built.
+/// <para>
+/// Per patch offset and head: gather Q (pre-scaled by 1/sqrt(headDim)), K and V of the N tokens into scratch as
+/// [headDim, N] (token-contiguous); transposed scores St = K^T Q ([key, query]) with a 4-row x 2-vector register
+/// tile; softmax with max subtraction down each column (vectorized over queries); context Ct = V St with the same
+/// tile; scaled by 1 / denominator while being scattered straight into the output map.
+/// Scratch: St (N * N), then Q, K, V ([headDim, N] each); Ct reuses Q's space and the denominators K's.
+/// </para>
 /// </summary>
-public static class PatchAttention
+[SkipLocalsInit]
+public static unsafe class PatchAttention
 {
     /// <summary>Scratch floats <see cref="Run"/> needs: tokens * tokens + 3 * tokens * headDim (the generator uses the same formula).</summary>
     public static int ScratchLength(int tokens, int headDim) => tokens * tokens + 3 * tokens * headDim;
@@ -15,5 +24,214 @@ public static class PatchAttention
     /// <param name="output">[hidden, height, width]: the attention context (before the output projection).</param>
     public static void Run(ReadOnlySpan<float> qkv, Span<float> output, int hidden, int heads,
         int height, int width, int patchHeight, int patchWidth, Span<float> scratch)
-        => ReferenceKernels.PatchAttention(qkv, output, hidden, heads, height, width, patchHeight, patchWidth);
+        => RunIsa(qkv, output, hidden, heads, height, width, patchHeight, patchWidth, scratch, KernelIsa.Best);
+
+    internal static void RunIsa(ReadOnlySpan<float> qkv, Span<float> output, int hidden, int heads,
+        int height, int width, int patchHeight, int patchWidth, Span<float> scratch, Isa isa)
+    {
+        int headDim = hidden / heads;
+        int tokens = (height / patchHeight) * (width / patchWidth);
+        if (tokens <= 0 || headDim <= 0) return;
+        if (qkv.Length < 3 * hidden * height * width) throw new ArgumentException("qkv too short", nameof(qkv));
+        if (output.Length < hidden * height * width) throw new ArgumentException("output too short", nameof(output));
+        if (scratch.Length < ScratchLength(tokens, headDim)) throw new ArgumentException("scratch too short", nameof(scratch));
+        fixed (float* pQkv = qkv, pOut = output, pScratch = scratch)
+        {
+            var a = new Args
+            {
+                Qkv = pQkv, Output = pOut, Scratch = pScratch, Hidden = hidden, Heads = heads, HeadDim = headDim,
+                Height = height, Width = width, PatchHeight = patchHeight, PatchWidth = patchWidth, Tokens = tokens,
+            };
+            switch (isa)
+            {
+                case Isa.Vector512: Impl<Ops512, Vector512<float>>(in a); break;
+                case Isa.Vector256: Impl<Ops256, Vector256<float>>(in a); break;
+                case Isa.Vector128: Impl<Ops128, Vector128<float>>(in a); break;
+                default: Impl<OpsScalar, float>(in a); break;
+            }
+        }
+    }
+
+    private struct Args
+    {
+        public float* Qkv, Output, Scratch;
+        public int Hidden, Heads, HeadDim, Height, Width, PatchHeight, PatchWidth, Tokens;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+
+    private static void Impl<TOps, TV>(in Args a) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int n = a.Tokens, dim = a.HeadDim;
+        int pixels = a.Height * a.Width;
+        int patchesX = a.Width / a.PatchWidth;
+        float scale = 1f / MathF.Sqrt(dim);
+        float* s = a.Scratch;
+        float* qt = s + (long)n * n;
+        float* kt = qt + (long)n * dim;
+        float* vt = kt + (long)n * dim;
+        for (int py = 0; py < a.PatchHeight; py++)
+        for (int px = 0; px < a.PatchWidth; px++)
+        {
+            int first = py * a.Width + px; // pixel of token 0
+            for (int h = 0; h < a.Heads; h++)
+            {
+                int q0 = h * dim, k0 = a.Hidden + h * dim, v0 = 2 * a.Hidden + h * dim;
+                for (int d = 0; d < dim; d++)
+                {
+                    Gather(a.Qkv + (long)(q0 + d) * pixels + first, qt + (long)d * n, n, patchesX, a.PatchWidth, a.PatchHeight * a.Width, scale);
+                    Gather(a.Qkv + (long)(k0 + d) * pixels + first, kt + (long)d * n, n, patchesX, a.PatchWidth, a.PatchHeight * a.Width, 1f);
+                    Gather(a.Qkv + (long)(v0 + d) * pixels + first, vt + (long)d * n, n, patchesX, a.PatchWidth, a.PatchHeight * a.Width, 1f);
+                }
+                // St[j, i] = sum_d K[d, j] Q[d, i]: the transposed scores, so that softmax runs down columns
+                // (vectorized over queries) and the context is a plain GEMM V x St.
+                Gemm4x2<TOps, TV>(kt, 1, n, qt, n, s, n, n, n, dim);
+                float* inv = kt; // K is consumed: its first n floats hold 1 / (softmax denominator) per query
+                ColumnSoftmax<TOps, TV>(s, inv, n);
+                // Ct[d, i] = sum_j V[d, j] St[j, i], into Q's space.
+                Gemm4x2<TOps, TV>(vt, n, 1, s, n, qt, n, dim, n, n);
+                Scatter(qt, inv, a.Output + (long)q0 * pixels + first, n, dim, pixels, patchesX, a.PatchWidth, a.PatchHeight * a.Width);
+            }
+        }
+    }
+
+    /// <summary>dst[t] = src[(t / patchesX) * rowStride + (t % patchesX) * colStride] * scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gather(float* src, float* dst, int n, int patchesX, int colStride, int rowStride, float scale)
+    {
+        int t = 0;
+        for (float* row = src; t < n; row += rowStride)
+            for (int x = 0; x < patchesX; x++, t++) dst[t] = row[x * colStride] * scale;
+    }
+
+    /// <summary>
+    /// C[r, col] = sum_k A[r, k] * B[k, col] for r &lt; rows, col &lt; cols, with A addressed as a[r * aRow + k * aK]
+    /// and B, C row-major with strides ldb, ldc: a 4-row x 2-vector register tile, then 1-vector and scalar tails.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gemm4x2<TOps, TV>(float* a, int aRow, int aK, float* b, int ldb, float* c, int ldc, int rows, int cols, int k)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) Rows<TOps, TV>(4, a + (long)r * aRow, aRow, aK, b, ldb, c + (long)r * ldc, ldc, cols, k);
+        for (; r < rows; r++) Rows<TOps, TV>(1, a + (long)r * aRow, aRow, aK, b, ldb, c + (long)r * ldc, ldc, cols, k);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows<TOps, TV>(int rows, float* a, int aRow, int aK, float* b, int ldb, float* c, int ldc, int cols, int k)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int lanes = TOps.Count;
+        float* a1 = a + aRow, a2 = a + 2 * aRow, a3 = a + 3 * aRow;
+        int j = 0;
+        for (; j + 2 * lanes <= cols; j += 2 * lanes)
+        {
+            TV c00 = TOps.Zero, c01 = TOps.Zero, c10 = TOps.Zero, c11 = TOps.Zero;
+            TV c20 = TOps.Zero, c21 = TOps.Zero, c30 = TOps.Zero, c31 = TOps.Zero;
+            float* bk = b + j;
+            for (int kk = 0, ak = 0; kk < k; kk++, ak += aK, bk += ldb)
+            {
+                TV b0 = TOps.Load(bk), b1 = TOps.Load(bk + lanes);
+                TV w = TOps.Broadcast(a[ak]);
+                c00 = TOps.Fma(w, b0, c00); c01 = TOps.Fma(w, b1, c01);
+                if (rows > 1)
+                {
+                    w = TOps.Broadcast(a1[ak]); c10 = TOps.Fma(w, b0, c10); c11 = TOps.Fma(w, b1, c11);
+                    w = TOps.Broadcast(a2[ak]); c20 = TOps.Fma(w, b0, c20); c21 = TOps.Fma(w, b1, c21);
+                    w = TOps.Broadcast(a3[ak]); c30 = TOps.Fma(w, b0, c30); c31 = TOps.Fma(w, b1, c31);
+                }
+            }
+            TOps.Store(c + j, c00); TOps.Store(c + j + lanes, c01);
+            if (rows > 1)
+            {
+                TOps.Store(c + ldc + j, c10); TOps.Store(c + ldc + j + lanes, c11);
+                TOps.Store(c + 2 * ldc + j, c20); TOps.Store(c + 2 * ldc + j + lanes, c21);
+                TOps.Store(c + 3 * ldc + j, c30); TOps.Store(c + 3 * ldc + j + lanes, c31);
+            }
+        }
+        for (; j + lanes <= cols; j += lanes)
+        {
+            TV c00 = TOps.Zero, c10 = TOps.Zero, c20 = TOps.Zero, c30 = TOps.Zero;
+            float* bk = b + j;
+            for (int kk = 0, ak = 0; kk < k; kk++, ak += aK, bk += ldb)
+            {
+                TV b0 = TOps.Load(bk);
+                c00 = TOps.Fma(TOps.Broadcast(a[ak]), b0, c00);
+                if (rows > 1)
+                {
+                    c10 = TOps.Fma(TOps.Broadcast(a1[ak]), b0, c10);
+                    c20 = TOps.Fma(TOps.Broadcast(a2[ak]), b0, c20);
+                    c30 = TOps.Fma(TOps.Broadcast(a3[ak]), b0, c30);
+                }
+            }
+            TOps.Store(c + j, c00);
+            if (rows > 1)
+            {
+                TOps.Store(c + ldc + j, c10);
+                TOps.Store(c + 2 * ldc + j, c20);
+                TOps.Store(c + 3 * ldc + j, c30);
+            }
+        }
+        for (; j < cols; j++)
+            for (int r = 0; r < rows; r++)
+            {
+                float* ar = a + r * aRow;
+                float acc = 0f;
+                for (int kk = 0; kk < k; kk++) acc += ar[kk * aK] * b[(long)kk * ldb + j];
+                c[(long)r * ldc + j] = acc;
+            }
+    }
+
+    /// <summary>
+    /// Softmax of every column of the [n, n] matrix st (column i = query i's scores over keys j), in place
+    /// without the division: st[j, i] = exp(st[j, i] - max_j), inv[i] = 1 / sum_j.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ColumnSoftmax<TOps, TV>(float* st, float* inv, int n)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int lanes = TOps.Count;
+        int i = 0;
+        for (; i + lanes <= n; i += lanes)
+        {
+            TV max = TOps.Load(st + i);
+            for (int j = 1; j < n; j++) max = TOps.Max(max, TOps.Load(st + (long)j * n + i));
+            TV sum = TOps.Zero;
+            for (int j = 0; j < n; j++)
+            {
+                float* p = st + (long)j * n + i;
+                TV e = TOps.Exp(TOps.Sub(TOps.Load(p), max));
+                TOps.Store(p, e);
+                sum = TOps.Add(sum, e);
+            }
+            TOps.Store(inv + i, TOps.Div(TOps.Broadcast(1f), sum));
+        }
+        for (; i < n; i++)
+        {
+            float max = st[i];
+            for (int j = 1; j < n; j++) max = MathF.Max(max, st[(long)j * n + i]);
+            float sum = 0f;
+            for (int j = 0; j < n; j++)
+            {
+                float e = MathF.Exp(st[(long)j * n + i] - max);
+                st[(long)j * n + i] = e;
+                sum += e;
+            }
+            inv[i] = 1f / sum;
+        }
+    }
+
+    /// <summary>out[d, pixel(i)] = ct[d, i] * inv[i]; out points at channel 0 of the head, token 0's pixel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Scatter(float* ct, float* inv, float* output, int n, int dim, int pixels, int patchesX, int colStride, int rowStride)
+    {
+        for (int d = 0; d < dim; d++)
+        {
+            float* src = ct + (long)d * n;
+            float* row = output + (long)d * pixels;
+            int t = 0;
+            for (; t < n; row += rowStride)
+                for (int x = 0; x < patchesX; x++, t++) row[x * colStride] = src[t] * inv[t];
+        }
+    }
 }

@@ -5,7 +5,7 @@ namespace MobileViT.Compiled.Kernels.Reference;
 /// Tests compare the fast kernels against these; nothing in a generated model calls them.
 /// All feature maps are batch 1, channel-major: [channels, height, width] flattened.
 /// </summary>
-public static class ReferenceKernels
+public static partial class ReferenceKernels
 {
     /// <summary>1x1 convolution: out[co, p] = act(bias[co] + sum_ci weight[co, ci] * in[ci, p]) + residual[co, p].</summary>
     /// <param name="residual">Empty for none; may alias <paramref name="output"/>.</param>

@@ -1,0 +1,43 @@
+using MobileViT.Compiled.Benchmarks.Models;
+using MobileViT.Compiled.IO;
+
+namespace MobileViT.Compiled.Benchmarks;
+
+/// <summary>The models compiled into the benchmarks, their ONNX exports and a fixture input for each.</summary>
+internal static class ModelCatalog
+{
+    public static readonly string RepoRoot = FindRepoRoot();
+
+    public static ICompiledModel Create(string model, int threads) => model switch
+    {
+        "mobilevit-xx-small" => MobileViTXXSmall.Create(threads),
+        "mobilevit-x-small" => MobileViTXSmall.Create(threads),
+        "mobilevit-small" => MobileViTSmall.Create(threads),
+        "mobilevit-xx-small-fashion" => FashionMobileViT.Create(threads),
+        _ => throw new ArgumentOutOfRangeException(nameof(model), model, "not compiled into the benchmarks"),
+    };
+
+    public static string OnnxPath(string model) => Path.Combine(RepoRoot, "benchmarks", "onnx", model + ".onnx");
+
+    /// <summary>A reference input of the model's size: input.rand0 for 256x256 models, the first fashion test image for 64x64.</summary>
+    public static float[] Input(string model)
+    {
+        if (model == "mobilevit-xx-small-fashion")
+            return Read(Path.Combine(RepoRoot, "tests", "fixtures", "models", model, "reference.safetensors"), "input.test16").AsSpan(0, 64 * 64).ToArray();
+        return Read(Path.Combine(RepoRoot, "tests", "fixtures", "inputs", "inputs-256.safetensors"), "input.rand0");
+    }
+
+    private static float[] Read(string file, string name)
+    {
+        using var stream = File.OpenRead(file);
+        var entry = SafetensorsHeader.Read(stream, file).Entries[name];
+        return WeightLoader.Load(stream, file, [new ExpectedTensor(name, entry.Shape)]).Get(name);
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "MobileViT.Compiled.sln"))) return dir.FullName;
+        throw new DirectoryNotFoundException("Run the benchmarks from inside the MobileViT.Compiled repository.");
+    }
+}

@@ -1,0 +1,60 @@
+using MobileViT.Compiled.Kernels;
+using MobileViT.Compiled.Kernels.Reference;
+using static MobileViT.Compiled.Tests.Kernels.KernelTestUtil;
+
+namespace MobileViT.Compiled.Tests.Kernels;
+
+public class Conv2DTests
+{
+    public static TheoryData<string> Isas => AllIsas;
+
+    private static void Check<TAct>(Isa isa, int cin, int cout, int h, int w, int k, int s, int pad, int dil, bool useScratch, Random rng)
+        where TAct : struct, IActivation
+    {
+        int oh = ReferenceKernels.ConvOutputSize(h, k, s, pad, dil), ow = ReferenceKernels.ConvOutputSize(w, k, s, pad, dil);
+        if (oh <= 0 || ow <= 0) return;
+        var input = Random(rng, cin * h * w);
+        var weight = Random(rng, cout * cin * k * k);
+        var bias = Random(rng, cout);
+        var expected = new float[cout * oh * ow];
+        ReferenceKernels.Conv2D<TAct>(input, weight, bias, expected, cin, h, w, cout, k, s, pad, dil);
+        var actual = new float[cout * oh * ow];
+        var scratch = useScratch ? new float[Conv2D.ScratchLength(cin, k, oh, ow)] : Array.Empty<float>();
+        Conv2D.RunIsa<TAct>(input, Conv2D.PackWeights(weight, cin, cout, k), bias, actual, cin, h, w, cout, k, s, pad, dil, scratch, isa);
+        AssertClose(expected, actual, ReductionTol(cin * k * k),
+            $"{isa} {typeof(TAct).Name} cin={cin} cout={cout} {h}x{w} k={k} s={s} p={pad} d={dil}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void StridesPaddingsDilationsAndTails(string isaName)
+    {
+        var isa = Parse(isaName);
+        var rng = new Random(10);
+        int n = 0;
+        foreach (int k in new[] { 1, 3, 5 })
+        foreach (int s in new[] { 1, 2 })
+        foreach (int dil in new[] { 1, 2 })
+        foreach (int pad in new[] { 0, 1, 2 })
+        foreach (var (h, w) in new[] { (1, 1), (2, 3), (5, 4), (7, 9), (8, 8), (3, 13), (11, 6) })
+        foreach (var (cin, cout) in new[] { (1, 1), (3, 16), (2, 9), (5, 3) })
+        {
+            n++;
+            if (n % 2 == 0) Check<Silu>(isa, cin, cout, h, w, k, s, pad, dil, n % 3 == 0, rng);
+            else Check<Identity>(isa, cin, cout, h, w, k, s, pad, dil, n % 3 == 0, rng);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void RealShapes(string isaName)
+    {
+        var isa = Parse(isaName);
+        var rng = new Random(11);
+        Check<Silu>(isa, 3, 16, 256, 256, 3, 2, 1, 1, true, rng);     // stem
+        Check<Silu>(isa, 96, 96, 32, 32, 3, 1, 1, 1, true, rng);      // MobileViT block local conv
+        Check<Silu>(isa, 256, 128, 16, 16, 3, 1, 1, 1, false, rng);   // fusion conv 2C -> C
+        Check<Silu>(isa, 320, 160, 8, 8, 3, 1, 1, 1, true, rng);
+        Check<Relu>(isa, 160, 160, 32, 32, 3, 1, 2, 2, true, rng);    // dilated (DeepLab)
+    }
+}

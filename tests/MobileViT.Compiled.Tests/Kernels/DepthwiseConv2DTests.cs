@@ -1,0 +1,61 @@
+using MobileViT.Compiled.Kernels;
+using MobileViT.Compiled.Kernels.Reference;
+using static MobileViT.Compiled.Tests.Kernels.KernelTestUtil;
+
+namespace MobileViT.Compiled.Tests.Kernels;
+
+public class DepthwiseConv2DTests
+{
+    public static TheoryData<string> Isas => AllIsas;
+
+    private static void Check<TAct>(Isa isa, int c, int h, int w, int k, int s, int pad, int dil, Random rng)
+        where TAct : struct, IActivation
+    {
+        int oh = ReferenceKernels.ConvOutputSize(h, k, s, pad, dil), ow = ReferenceKernels.ConvOutputSize(w, k, s, pad, dil);
+        if (oh <= 0 || ow <= 0) return;
+        var input = Random(rng, c * h * w);
+        var weight = Random(rng, c * k * k);
+        var bias = Random(rng, c);
+        var expected = new float[c * oh * ow];
+        ReferenceKernels.DepthwiseConv2D<TAct>(input, weight, bias, expected, c, h, w, k, s, pad, dil);
+        var actual = new float[c * oh * ow];
+        DepthwiseConv2D.RunIsa<TAct>(input, weight, bias, actual, c, h, w, k, s, pad, dil, isa);
+        AssertClose(expected, actual, 1e-5f, $"{isa} {typeof(TAct).Name} c={c} {h}x{w} k={k} s={s} p={pad} d={dil}");
+    }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void AllWidthsStridesDilations(string isaName)
+    {
+        var isa = Parse(isaName);
+        var rng = new Random(20);
+        int n = 0;
+        foreach (int k in new[] { 3, 1, 5 })
+        foreach (int s in new[] { 1, 2 })
+        foreach (int dil in new[] { 1, 2, 4 })
+        foreach (int pad in new[] { dil * (k - 1) / 2, 0 })
+        for (int w = 1; w <= 40; w++)
+        foreach (int h in new[] { 1, 2, 5, 9 })
+        {
+            n++;
+            if (n % 2 == 0) Check<Silu>(isa, 2, h, w, k, s, pad, dil, rng);
+            else Check<Identity>(isa, 3, h, w, k, s, pad, dil, rng);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void RealShapes(string isaName)
+    {
+        var isa = Parse(isaName);
+        var rng = new Random(21);
+        Check<Silu>(isa, 64, 128, 128, 3, 1, 1, 1, rng);
+        Check<Silu>(isa, 128, 128, 128, 3, 2, 1, 1, rng);
+        Check<Silu>(isa, 256, 64, 64, 3, 2, 1, 1, rng);
+        Check<Silu>(isa, 384, 32, 32, 3, 1, 1, 1, rng);
+        Check<Silu>(isa, 512, 32, 32, 3, 1, 2, 2, rng);
+        Check<Silu>(isa, 640, 32, 32, 3, 1, 4, 4, rng);
+        Check<Silu>(isa, 640, 8, 8, 3, 1, 1, 1, rng);
+        Check<Relu>(isa, 4, 600, 700, 3, 2, 1, 1, rng); // wide rows: heap row buffer
+    }
+}

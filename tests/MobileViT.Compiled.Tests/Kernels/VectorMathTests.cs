@@ -1,0 +1,40 @@
+using System.Runtime.Intrinsics;
+using MobileViT.Compiled.Kernels;
+
+namespace MobileViT.Compiled.Tests.Kernels;
+
+public class VectorMathTests
+{
+    [Fact]
+    public void ExpIsAccurateAtEveryWidth()
+    {
+        double worst = 0;
+        for (float x = -87f; x <= 88f; x += 0.000731f)
+        {
+            double expected = Math.Exp(x);
+            float e512 = VectorMath.Exp(Vector512.Create(x))[7];
+            float e256 = VectorMath.Exp(Vector256.Create(x))[3];
+            float e128 = VectorMath.Exp(Vector128.Create(x))[1];
+            foreach (var e in new[] { e512, e256, e128 })
+            {
+                double rel = Math.Abs(e - expected) / expected;
+                worst = Math.Max(worst, rel);
+                if (rel > 3e-7) Assert.Fail($"exp({x}) = {e}, expected {expected} (rel {rel:E2})");
+            }
+        }
+        Assert.True(worst < 3e-7);
+    }
+
+    [Fact]
+    public void ExpAndSiluSaturateWithoutNaN()
+    {
+        foreach (float x in new[] { -1e30f, -1000f, -88f, -87.5f, 88.5f, 100f, 1000f, 1e30f })
+        {
+            float e = VectorMath.Exp(Vector512.Create(x))[0];
+            Assert.True(float.IsFinite(e) && e > 0f, $"exp({x}) = {e}");
+            float s = Silu.Invoke(Vector512.Create(x))[0];
+            float expected = Silu.Invoke(x);
+            Assert.True(MathF.Abs(s - expected) <= 1e-6f * MathF.Max(1f, MathF.Abs(expected)), $"silu({x}) = {s}, expected {expected}");
+        }
+    }
+}
