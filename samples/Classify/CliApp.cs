@@ -11,7 +11,9 @@ internal static class CliApp
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Terminal terminal)
     {
         var root = Build(stdout, stderr, terminal);
-        return root.Parse(args).Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        var parsed = root.Parse(args);
+        int code = parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        return parsed.Errors.Count > 0 ? ExitCodes.Usage : code; // the parser's errors and help are printed; exit 2 as documented
     }
 
     internal static RootCommand Build(TextWriter stdout, TextWriter stderr, Terminal terminal)

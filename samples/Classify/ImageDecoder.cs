@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using MobileViT.Compiled.Imaging;
 using StbImageSharp;
 
@@ -37,6 +38,13 @@ internal static class ImageDecoder
     public static RawImage Decode(byte[] bytes)
     {
         if (bytes.Length == 0) throw new ImageDecodeException("the file is empty");
+        // The size a PNG, BMP or GIF header declares, checked first so the message says what is wrong with it
+        // (stb_image refuses some of these sizes too, but only as "not an image").
+        if (DeclaredSize(bytes) is { } declared)
+        {
+            try { RawImage.Validate(declared.Width, declared.Height); }
+            catch (ArgumentException e) { throw new ImageDecodeException(e.Message, e); }
+        }
         ImageInfo? info;
         try
         {
@@ -47,7 +55,7 @@ internal static class ImageDecoder
         {
             throw new ImageDecodeException($"not a readable image: {e.Message}", e);
         }
-        if (info is not { } header) throw new ImageDecodeException("not a PNG, JPEG, BMP or GIF image");
+        if (info is not { } header) throw new ImageDecodeException("not a PNG, JPEG, BMP or GIF image, or its header is invalid");
         try { RawImage.Validate(header.Width, header.Height); }
         catch (ArgumentException e) { throw new ImageDecodeException(e.Message, e); }
 
@@ -63,6 +71,20 @@ internal static class ImageDecoder
         if (result.Width != header.Width || result.Height != header.Height || result.Data.Length != (long)result.Width * result.Height * channels)
             throw new ImageDecodeException($"the decoder returned {result.Width}x{result.Height} ({result.Data.Length} bytes) for an image declared {header.Width}x{header.Height}");
         return new RawImage(result.Width, result.Height, channels, result.Data);
+    }
+
+    private static (int Width, int Height)? DeclaredSize(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length >= 24 && bytes[..8].SequenceEqual((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]) && bytes[12..16].SequenceEqual("IHDR"u8))
+            return (BinaryPrimitives.ReadInt32BigEndian(bytes[16..]), BinaryPrimitives.ReadInt32BigEndian(bytes[20..]));
+        if (bytes.Length >= 26 && bytes[0] == 'B' && bytes[1] == 'M' && BinaryPrimitives.ReadInt32LittleEndian(bytes[14..]) >= 40)
+        {
+            int height = BinaryPrimitives.ReadInt32LittleEndian(bytes[22..]); // negative: rows stored top-down
+            return (BinaryPrimitives.ReadInt32LittleEndian(bytes[18..]), height == int.MinValue ? int.MaxValue : Math.Abs(height));
+        }
+        if (bytes.Length >= 10 && (bytes[..6].SequenceEqual("GIF87a"u8) || bytes[..6].SequenceEqual("GIF89a"u8)))
+            return (BinaryPrimitives.ReadUInt16LittleEndian(bytes[6..]), BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]));
+        return null;
     }
 }
 
