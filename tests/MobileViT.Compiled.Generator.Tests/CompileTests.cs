@@ -11,6 +11,7 @@ public class CompileTests
     [InlineData("mobilevit-small")]
     [InlineData("mobilevit-xx-small-fashion")]
     [InlineData("deeplabv3-mobilevit-xx-small")]
+    [InlineData("mobilevitv2-0.5")]
     public void GeneratedSourceCompilesCleanly(string model)
     {
         var result = GeneratorHarness.Run(ModelFolder.Fixture(model));
@@ -41,5 +42,28 @@ public class ResolutionTests
         var source = result.Sources.Single().Source;
         Assert.Contains($"InputHeight = {imageSize}", source);
         Assert.Equal(resizeSteps, source.Split('\n').Count(l => l.Contains("Kernels.ResizeBilinear.Run(")));
+    }
+}
+
+public class WidthMultiplierTests
+{
+    /// <summary>Any MobileViTV2 width_multiplier compiles (the fixture's weights are for 0.5, so only the code is checked).</summary>
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(0.75)]
+    [InlineData(1.0)]
+    [InlineData(1.25)]
+    [InlineData(2.0)]
+    public void AnyWidthMultiplierCompiles(double widthMultiplier)
+    {
+        var fixture = ModelFolder.Fixture("mobilevitv2-0.5");
+        var config = System.Text.Json.Nodes.JsonNode.Parse(fixture.ConfigText!)!.AsObject();
+        config["width_multiplier"] = widthMultiplier;
+        var result = GeneratorHarness.Run(fixture with { ConfigText = config.ToJsonString(), ManifestText = null });
+        Assert.Empty(result.GeneratorDiagnostics);
+        var problems = result.CompileDiagnostics.Where(d => d.Severity >= Microsoft.CodeAnalysis.DiagnosticSeverity.Warning).ToList();
+        Assert.True(problems.Count == 0, string.Join("\n", problems.Take(20)));
+        int expectedLast = (int)(512 * widthMultiplier + 4) / 8 * 8;
+        Assert.Contains($"classifier.weight\", 1000, {expectedLast})", result.Sources.Single().Source);
     }
 }

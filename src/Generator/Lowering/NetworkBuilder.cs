@@ -12,7 +12,7 @@ namespace MobileViT.Compiled.Generator.Lowering;
 /// and activation, residual adds ride in the epilogue of the 1x1 convolution before them, the QKV projections
 /// are one GEMM, and unfold/attention/fold is one index-mapping kernel.
 /// </summary>
-internal sealed class NetworkBuilder
+internal sealed partial class NetworkBuilder
 {
     private readonly ModelConfig _config;
     private readonly List<LayerStep> _steps = new();
@@ -27,6 +27,7 @@ internal sealed class NetworkBuilder
     {
         var builder = new NetworkBuilder(config);
         if (config.IsSegmentation) builder.BuildSegmentation();
+        else if (config.IsV2) builder.BuildClassifierV2();
         else builder.BuildClassifier();
         return builder;
     }
@@ -45,7 +46,7 @@ internal sealed class NetworkBuilder
         int input = NewValue(InputShape, "pixel_values");
         int output = NewValue(new Shape(_config.Labels.Count, 1, 1), "logits");
         int x = Encoder(input);
-        x = ConvLayer("mobilevit.conv_1x1_exp", "conv_1x1_exp", x, _config.NeckHiddenSizes[6], 1);
+        x = ConvLayer(_config.Prefix + "conv_1x1_exp", "conv_1x1_exp", x, _config.NeckHiddenSizes[6], 1);
 
         var expanded = Shape(x);
         int pooled = NewValue(new Shape(expanded.Channels, 1, 1), "pooled");
@@ -70,7 +71,7 @@ internal sealed class NetworkBuilder
         var hidden = _config.HiddenSizes;
         int dilation4 = _config.OutputStride == 8 ? 2 : 1;
         int dilation5 = dilation4 * (_config.OutputStride <= 16 ? 2 : 1);
-        int x = ConvLayer("mobilevit.conv_stem", "conv_stem", input, neck[0], 3, stride: 2);
+        int x = ConvLayer(_config.Prefix + "conv_stem", "conv_stem", input, neck[0], 3, stride: 2);
         x = MobileNetLayer(0, x, neck[1], stride: 1, blocks: 1);
         x = MobileNetLayer(1, x, neck[2], stride: 2, blocks: 3);
         x = MobileViTLayer(2, x, neck[3], hidden[0], transformerLayers: 2, dilation: 1);
@@ -87,7 +88,7 @@ internal sealed class NetworkBuilder
     {
         int input = NewValue(InputShape, "pixel_values");
         int output = NewValue(new Shape(0, 0, 0), "logits"); // value 1 by convention; its shape is known after the encoder
-        int features = Encoder(input);
+        int features = _config.IsV2 ? EncoderV2(input) : Encoder(input);
         var shape = Shape(features);
         int channels = _config.AsppOutChannels;
         var branch = new Shape(channels, shape.Height, shape.Width);
@@ -116,7 +117,7 @@ internal sealed class NetworkBuilder
     private int MobileNetLayer(int stage, int x, int outChannels, int stride, int blocks)
     {
         for (int i = 0; i < blocks; i++)
-            x = InvertedResidual($"mobilevit.encoder.layer.{stage}.layer.{i}", $"layer{stage}_{i}", x, outChannels, i == 0 ? stride : 1, output: -1);
+            x = InvertedResidual($"{_config.Prefix}encoder.layer.{stage}.layer.{i}", $"layer{stage}_{i}", x, outChannels, i == 0 ? stride : 1, output: -1);
         MarkStage(stage, x);
         return x;
     }
@@ -139,7 +140,7 @@ internal sealed class NetworkBuilder
     /// </summary>
     private int MobileViTLayer(int stage, int x, int outChannels, int hiddenSize, int transformerLayers, int dilation)
     {
-        string module = $"mobilevit.encoder.layer.{stage}";
+        string module = $"{_config.Prefix}encoder.layer.{stage}";
         string field = $"layer{stage}";
         var inShape = Shape(x);
         // A dilated stage keeps the resolution: its downsampling block runs with stride 1 (dilation / 2).
@@ -320,9 +321,9 @@ internal sealed class NetworkBuilder
         => (size + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1;
 
     /// <summary>Hugging Face's make_divisible (from the TensorFlow MobileNet code): round to a multiple of 8, never 10 % below.</summary>
-    public static int MakeDivisible(int value, int divisor)
+    public static int MakeDivisible(double value, int divisor, int? minValue = null)
     {
-        int result = Math.Max(divisor, (int)(value + divisor / 2.0) / divisor * divisor);
+        int result = Math.Max(minValue ?? divisor, (int)(value + divisor / 2.0) / divisor * divisor);
         if (result < 0.9 * value) result += divisor;
         return result;
     }

@@ -13,6 +13,8 @@ internal enum OpKind
     GlobalAveragePool,
     Linear,
     ResizeBilinear,
+    GroupNorm,
+    SeparableAttention,
 }
 
 /// <summary>How a step's weights are prepared once at load time.</summary>

@@ -14,6 +14,8 @@ public class ModelAccuracyTests
         foreach (var model in new[] { "mobilevit-xx-small", "mobilevit-x-small", "mobilevit-small" })
             foreach (var input in new[] { "rand0", "rand1", "smooth", "photo_chelsea" })
                 data.Add(model, input);
+        foreach (var input in new[] { "rand0", "smooth", "photo_chelsea" })
+            data.Add("mobilevitv2-0.5", input);
         return data;
     }
 
@@ -39,6 +41,11 @@ public class ModelAccuracyTests
     [InlineData("mobilevit-xx-small", 4)]
     [InlineData("mobilevit-x-small", 4)]
     [InlineData("mobilevit-small", 4)]
+    [InlineData("mobilevitv2-0.5", 0)]
+    [InlineData("mobilevitv2-0.5", 1)]
+    [InlineData("mobilevitv2-0.5", 2)]
+    [InlineData("mobilevitv2-0.5", 3)]
+    [InlineData("mobilevitv2-0.5", 4)]
     public void StageOutputsMatchReferenceHiddenStates(string model, int stage)
     {
         using var network = CompiledModels.Create(model);
