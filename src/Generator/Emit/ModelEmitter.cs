@@ -87,6 +87,20 @@ internal static class ModelEmitter
             w.Line("    " + string.Join(", ", chunk.Select(x => x.l)) + ",");
         w.Line("});");
         w.Line();
+        w.Line($"/// <summary>Kernel calls in one Run (the layers of the per-layer profile).</summary>");
+        w.Line($"public const int LayerCount = {plan.Steps.Count};");
+        w.Line("/// <summary>What each kernel call computes, with its shapes, in Run order.</summary>");
+        w.Line("public static global::System.Collections.Generic.IReadOnlyList<string> LayerDescriptions { get; } = global::System.Array.AsReadOnly(new string[]");
+        w.Line("{");
+        foreach (var step in plan.Steps) w.Line($"    {SourceWriter.String(step.Comment)},");
+        w.Line("});");
+        w.Line("/// <summary>Multiply-accumulates of each kernel call, in Run order.</summary>");
+        w.Line("public static global::System.Collections.Generic.IReadOnlyList<long> LayerMultiplyAccumulates { get; } = global::System.Array.AsReadOnly(new long[]");
+        w.Line("{");
+        foreach (var chunk in plan.Steps.Select((st, i) => (st, i)).GroupBy(x => x.i / 8))
+            w.Line("    " + string.Join(", ", chunk.Select(x => x.st.MultiplyAccumulates.ToString(CultureInfo.InvariantCulture) + "L")) + ",");
+        w.Line("});");
+        w.Line();
         w.Line("/// <summary>The compiled manifest: every tensor this architecture reads, with its exact shape.</summary>");
         w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{IO}.ExpectedTensor> ExpectedTensors {{ get; }} = global::System.Array.AsReadOnly(new {IO}.ExpectedTensor[]");
         w.Line("{");
@@ -205,19 +219,29 @@ internal static class ModelEmitter
         w.Line("public void Run(global::System.ReadOnlySpan<float> pixelValues, global::System.Span<float> output) => Run(pixelValues, output, null);");
         w.Line();
         w.Line("/// <summary>Runs the model and reports each encoder stage's output to <paramref name=\"observer\"/>.</summary>");
-        w.Open("public void Run(global::System.ReadOnlySpan<float> pixelValues, global::System.Span<float> output, global::MobileViT.Compiled.StageObserver? observer)");
+        w.Line("public void Run(global::System.ReadOnlySpan<float> pixelValues, global::System.Span<float> output, global::MobileViT.Compiled.StageObserver? observer) => Run(pixelValues, output, observer, default);");
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Runs the model; with a non-empty <paramref name=\"stepTimestamps\"/> (LayerCount + 1 entries) records");
+        w.Line("/// Stopwatch.GetTimestamp() before the first kernel call and after each one: the per-layer profile.");
+        w.Line("/// </summary>");
+        w.Open("public void Run(global::System.ReadOnlySpan<float> pixelValues, global::System.Span<float> output, global::MobileViT.Compiled.StageObserver? observer, global::System.Span<long> stepTimestamps)");
         w.Line("if (pixelValues.Length != InputLength) throw new global::System.ArgumentException($\"pixelValues has {pixelValues.Length} floats; the model takes {InputLength} (1x{InputChannels}x{InputHeight}x{InputWidth}).\", nameof(pixelValues));");
         w.Line("if (output.Length != OutputLength) throw new global::System.ArgumentException($\"output has {output.Length} floats; the model writes {OutputLength}.\", nameof(output));");
+        w.Line("if (!stepTimestamps.IsEmpty && stepTimestamps.Length < LayerCount + 1) throw new global::System.ArgumentException($\"stepTimestamps needs {LayerCount + 1} entries.\", nameof(stepTimestamps));");
         w.Line($"global::System.ObjectDisposedException.ThrowIf(_disposed, this);");
         w.Line($"if (global::System.Threading.Interlocked.Exchange(ref _busy, 1) != 0)");
         w.Line($"    throw new global::System.InvalidOperationException(\"{name}.Run is already running on another thread: one instance serves one thread at a time; create one instance per thread.\");");
         w.Open("try");
         w.Line("global::System.Span<float> arena = _arena;");
         w.Line("global::System.Span<float> scratch = _scratch;");
+        w.Line("bool profile = !stepTimestamps.IsEmpty;");
+        w.Line("if (profile) stepTimestamps[0] = global::System.Diagnostics.Stopwatch.GetTimestamp();");
         foreach (var step in plan.Steps)
         {
             w.Line($"// [{step.Index}] {step.Comment}");
             w.Line(Call(step, plan));
+            w.Line($"if (profile) stepTimestamps[{step.Index + 1}] = global::System.Diagnostics.Stopwatch.GetTimestamp();");
             foreach (var stage in plan.Stages.Where(s => s.AfterStep == step.Index))
             {
                 var shape = plan.Values[stage.Value].Shape;

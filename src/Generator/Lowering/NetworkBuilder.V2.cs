@@ -21,9 +21,8 @@ internal sealed partial class NetworkBuilder
         int labels = _config.Labels.Count;
         Require("classifier.weight", labels, features.Channels);
         Require("classifier.bias", labels);
-        _macs += (long)labels * features.Channels;
         AddStep(OpKind.Linear, $"classifier: linear {features.Channels} -> {labels}", "classifier", WeightKind.Plain,
-            new[] { "classifier.weight", "classifier.bias" }, pooled, output, Shape(pooled), Shape(output));
+            new[] { "classifier.weight", "classifier.bias" }, pooled, output, Shape(pooled), Shape(output), macs: (long)labels * features.Channels);
     }
 
     private int EncoderV2(int input)
@@ -87,10 +86,9 @@ internal sealed partial class NetworkBuilder
         int qkv = ConvLayer(module + ".attention.qkv_proj", field + "_qkv", normalized, 1 + 2 * c, 1, batchNorm: false, activation: "Identity", convBias: true);
         int context = NewValue(shape, field + "_context");
         int tokens = shape.Pixels / (patch * patch);
-        _macs += 2L * shape.Pixels * c;
         AddStep(OpKind.SeparableAttention,
             $"{module}: unfold {patch}x{patch} patches, separable self-attention over {tokens} patches x {patch * patch} offsets, fold",
-            "", WeightKind.None, Array.Empty<string>(), qkv, context, Shape(qkv), shape, patchSize: patch);
+            "", WeightKind.None, Array.Empty<string>(), qkv, context, Shape(qkv), shape, patchSize: patch, macs: 2L * shape.Pixels * c);
         ConvLayer(module + ".attention.out_proj", field + "_attn_out", context, c, 1, batchNorm: false, activation: "Identity", convBias: true, residual: x, output: x);
 
         int normalized2 = GroupNormStep(module + ".layernorm_after", field + "_norm2", x);

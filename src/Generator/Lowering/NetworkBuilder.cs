@@ -56,9 +56,8 @@ internal sealed partial class NetworkBuilder
         int labels = _config.Labels.Count;
         Require("classifier.weight", labels, expanded.Channels);
         Require("classifier.bias", labels);
-        _macs += (long)labels * expanded.Channels;
         AddStep(OpKind.Linear, $"classifier: linear {expanded.Channels} -> {labels}", "classifier", WeightKind.Plain,
-            new[] { "classifier.weight", "classifier.bias" }, pooled, output, Shape(pooled), Shape(output));
+            new[] { "classifier.weight", "classifier.bias" }, pooled, output, Shape(pooled), Shape(output), macs: (long)labels * expanded.Channels);
     }
 
     /// <summary>
@@ -202,17 +201,16 @@ internal sealed partial class NetworkBuilder
                 qkvTensors.Add($"{attention}.{part}.bias");
             }
         int qkv = NewValue(new Shape(3 * c, shape.Height, shape.Width), field + "_qkv");
-        _macs += 3L * c * c * shape.Pixels;
         AddStep(OpKind.PointwiseConv, $"{module}: query/key/value projection {c} -> 3x{c}, {shape.Pixels} tokens", field + "_qkv",
-            WeightKind.QueryKeyValue, qkvTensors.ToArray(), normalized, qkv, shape, Shape(qkv), activation: "Identity");
+            WeightKind.QueryKeyValue, qkvTensors.ToArray(), normalized, qkv, shape, Shape(qkv), activation: "Identity", macs: 3L * c * c * shape.Pixels);
 
         int context = NewValue(shape, field + "_context");
         int tokens = shape.Pixels / (patch * patch);
         int headDim = c / _config.NumAttentionHeads;
-        _macs += 2L * tokens * tokens * c * patch * patch;
         AddStep(OpKind.PatchAttention,
             $"{module}: unfold {patch}x{patch} patches, {_config.NumAttentionHeads}-head attention over {tokens} patches x {patch * patch} offsets (head dim {headDim}), fold",
-            "", WeightKind.None, Array.Empty<string>(), qkv, context, Shape(qkv), shape, heads: _config.NumAttentionHeads, patchSize: patch);
+            "", WeightKind.None, Array.Empty<string>(), qkv, context, Shape(qkv), shape, heads: _config.NumAttentionHeads, patchSize: patch,
+            macs: 2L * tokens * tokens * c * patch * patch);
 
         Linear(module + ".attention.output.dense", field + "_attn_out", context, c, "Identity", residual: x, output: x, what: "attention output");
         int normalized2 = LayerNormStep(module + ".layernorm_after", field + "_norm2", x);
@@ -235,11 +233,11 @@ internal sealed partial class NetworkBuilder
         Require(module + ".weight", outFeatures, shape.Channels);
         Require(module + ".bias", outFeatures);
         if (output < 0) output = NewValue(new Shape(outFeatures, shape.Height, shape.Width), field);
-        _macs += (long)outFeatures * shape.Channels * shape.Pixels;
         string act = activation == "Silu" ? ", SiLU" : "";
         string add = residual >= 0 ? ", + residual (in place)" : "";
         AddStep(OpKind.PointwiseConv, $"{module}: {what} linear {shape.Channels} -> {outFeatures}{act}{add}, {shape.Pixels} tokens", field,
-            WeightKind.Plain, new[] { module + ".weight", module + ".bias" }, x, output, shape, Shape(output), activation: activation, residual: residual);
+            WeightKind.Plain, new[] { module + ".weight", module + ".bias" }, x, output, shape, Shape(output), activation: activation, residual: residual,
+            macs: (long)outFeatures * shape.Channels * shape.Pixels);
         return output;
     }
 
@@ -279,7 +277,6 @@ internal sealed partial class NetworkBuilder
                 Require($"{module}.normalization.{part}", outChannels);
                 tensors.Add($"{module}.normalization.{part}");
             }
-        _macs += (long)outShape.Length * inPerGroup * kernelSize * kernelSize;
 
         OpKind kind = depthwise ? OpKind.DepthwiseConv2D : kernelSize == 1 && stride == 1 ? OpKind.PointwiseConv : OpKind.Conv2D;
         string strideText = stride > 1 ? " s" + stride.ToString(CultureInfo.InvariantCulture) : "";
@@ -289,15 +286,18 @@ internal sealed partial class NetworkBuilder
         string activationText = activation == "Silu" ? ", SiLU" : activation == "Relu" ? ", ReLU" : "";
         string comment = $"{module}: {what}{(convBias ? " + bias" : "")}{(batchNorm ? ", BN folded" : "")}{activationText}{(residual >= 0 ? ", + residual" : "")}: {inShape} -> {outShape}";
         AddStep(kind, comment, field, batchNorm ? WeightKind.ConvBatchNorm : WeightKind.Plain, tensors.ToArray(), x, output, inShape, outShape,
-            kernelSize, stride, padding, dilation, activation, residual: residual);
+            kernelSize, stride, padding, dilation, activation, residual: residual, macs: (long)outShape.Length * inPerGroup * kernelSize * kernelSize);
         return output;
     }
 
     private void AddStep(OpKind kind, string comment, string field, WeightKind weights, string[] tensors, int input, int output,
         Shape inShape, Shape outShape, int kernelSize = 1, int stride = 1, int padding = 0, int dilation = 1,
-        string activation = "Identity", int residual = -1, int heads = 0, int patchSize = 0, double epsilon = 0)
-        => _steps.Add(new LayerStep(_steps.Count, kind, comment, field, weights, tensors.ToEquatableArray(), input, residual, output,
-            inShape, outShape, kernelSize, stride, padding, dilation, activation, heads, patchSize, epsilon));
+        string activation = "Identity", int residual = -1, int heads = 0, int patchSize = 0, double epsilon = 0, long macs = 0)
+    {
+        _macs += macs;
+        _steps.Add(new LayerStep(_steps.Count, kind, comment, field, weights, tensors.ToEquatableArray(), input, residual, output,
+            inShape, outShape, kernelSize, stride, padding, dilation, activation, heads, patchSize, epsilon, macs));
+    }
 
     private void MarkStage(int stage, int value) => _stages.Add(new StageOutput(_steps.Count - 1, stage, value));
 
