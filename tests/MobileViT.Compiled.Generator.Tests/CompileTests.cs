@@ -67,3 +67,27 @@ public class WidthMultiplierTests
         Assert.Contains($"classifier.weight\", 1000, {expectedLast})", result.Sources.Single().Source);
     }
 }
+
+public class OutputStrideTests
+{
+    /// <summary>
+    /// DeepLabV3's output_stride 8 and 16 keep the last stages' resolution (stride-1 downsampling blocks, the
+    /// last one's depthwise conv dilated for 8); 32 is the plain backbone. The weights are the same for all three.
+    /// </summary>
+    [Theory]
+    [InlineData(32, 16, "")]
+    [InlineData(16, 32, "")]
+    [InlineData(8, 64, "depthwise conv 3x3 dilation 2")]
+    public void SegmentationOutputStridesCompile(int outputStride, int outputSize, string dilatedLayer)
+    {
+        var fixture = ModelFolder.Fixture("deeplabv3-mobilevit-xx-small");
+        var config = System.Text.Json.Nodes.JsonNode.Parse(fixture.ConfigText!)!.AsObject();
+        config["output_stride"] = outputStride;
+        var result = GeneratorHarness.Run(fixture with { ConfigText = config.ToJsonString() });
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompileDiagnostics.Where(d => d.Severity >= Microsoft.CodeAnalysis.DiagnosticSeverity.Warning));
+        var source = result.Sources.Single().Source;
+        Assert.Contains($"OutputChannels = 21, OutputHeight = {outputSize}, OutputWidth = {outputSize};", source);
+        if (dilatedLayer.Length > 0) Assert.Contains(dilatedLayer, source);
+    }
+}
