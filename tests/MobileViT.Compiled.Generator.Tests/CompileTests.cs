@@ -47,6 +47,24 @@ public class ResolutionTests
 
 public class WidthMultiplierTests
 {
+    /// <summary>MobileViTV2 at sizes whose maps are not patch multiples: unfold drops the remainder, fold pads zeros.</summary>
+    [Theory]
+    [InlineData(224, 1)] // 7x7 at the last stage
+    [InlineData(200, 3)] // 25, 13 and 7 at the three V2 blocks: all crop
+    public void OddSizesCropAndPad(int imageSize, int expectedCrops)
+    {
+        var fixture = ModelFolder.Fixture("mobilevitv2-0.5");
+        var config = System.Text.Json.Nodes.JsonNode.Parse(fixture.ConfigText!)!.AsObject();
+        config["image_size"] = imageSize;
+        var result = GeneratorHarness.Run(fixture with { ConfigText = config.ToJsonString() });
+        Assert.Empty(result.GeneratorDiagnostics);
+        Assert.Empty(result.CompileDiagnostics.Where(d => d.Severity >= Microsoft.CodeAnalysis.DiagnosticSeverity.Warning));
+        var source = result.Sources.Single().Source;
+        int crops = source.Split('\n').Count(l => l.Contains("Kernels.CropPad.Crop("));
+        Assert.Equal(expectedCrops, crops);
+        Assert.Equal(crops, source.Split('\n').Count(l => l.Contains("Kernels.CropPad.Pad(")));
+    }
+
     /// <summary>Any MobileViTV2 width_multiplier compiles (the fixture's weights are for 0.5, so only the code is checked).</summary>
     [Theory]
     [InlineData(0.5)]

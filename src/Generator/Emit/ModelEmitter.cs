@@ -287,6 +287,10 @@ internal static class ModelEmitter
             case OpKind.SeparableAttention:
                 int separableScratch = o.Pixels / (s.PatchSize * s.PatchSize) + o.Channels;
                 return $"{Kernels}.SeparableAttention.Run({input}, {output}, {o.Channels}, {o.Height}, {o.Width}, {s.PatchSize}, {s.PatchSize}, scratch.Slice(0, {separableScratch}));";
+            case OpKind.Crop:
+                return $"{Kernels}.CropPad.Crop({input}, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Height}, {o.Width});";
+            case OpKind.Pad:
+                return $"{Kernels}.CropPad.Pad({input}, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Height}, {o.Width});";
             case OpKind.ResizeBilinear:
                 return $"{Kernels}.ResizeBilinear.Run({input}, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Height}, {o.Width});";
             default:

@@ -60,15 +60,32 @@ internal sealed partial class NetworkBuilder
         int local = ConvLayer(module + ".conv_kxk", field + "_local", down, outChannels, _config.ConvKernelSize, depthwise: true);
         int tokens = ConvLayer(module + ".conv_1x1", field + "_to_tokens", local, attentionDim, 1, batchNorm: false, activation: "Identity");
 
+        // torch's unfold drops the rows and columns that do not fill a patch, and fold writes zeros there.
         var shape = Shape(tokens);
         int patch = _config.PatchSize;
-        if (shape.Height % patch != 0 || shape.Width % patch != 0)
+        int coveredHeight = shape.Height / patch * patch, coveredWidth = shape.Width / patch * patch;
+        if (coveredHeight == 0 || coveredWidth == 0)
             throw new UnsupportedShapeException(
-                $"the {shape.Height}x{shape.Width} feature map at {module} is not a multiple of patch_size {patch}: MobileViTV2 unfolds without resizing, which this compiler does not reproduce yet");
+                $"the {shape.Height}x{shape.Width} feature map at {module} is smaller than patch_size {patch}: the reference unfolds it into no patches at all");
+        bool crop = coveredHeight != shape.Height || coveredWidth != shape.Width;
+        if (crop)
+        {
+            int cropped = NewValue(new Shape(shape.Channels, coveredHeight, coveredWidth), field + "_unfolded");
+            AddStep(OpKind.Crop, $"{module}: unfold drops what does not fill a patch: {shape} -> {Shape(cropped)}", "", WeightKind.None,
+                Array.Empty<string>(), tokens, cropped, shape, Shape(cropped));
+            tokens = cropped;
+        }
 
         for (int i = 0; i < blocks; i++)
             TransformerLayerV2($"{module}.transformer.layer.{i}", $"{field}_transformer{i}", tokens);
         int normalized = GroupNormStep(module + ".layernorm", field + "_norm", tokens);
+        if (crop)
+        {
+            int folded = NewValue(shape, field + "_folded");
+            AddStep(OpKind.Pad, $"{module}: fold writes zeros where no patch was: {Shape(normalized)} -> {shape}", "", WeightKind.None,
+                Array.Empty<string>(), normalized, folded, Shape(normalized), shape);
+            normalized = folded;
+        }
         int projected = ConvLayer(module + ".conv_projection", field + "_projection", normalized, outChannels, 1, activation: "Identity");
         MarkStage(stage, projected);
         return projected;

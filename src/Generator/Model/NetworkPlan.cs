@@ -15,6 +15,8 @@ internal enum OpKind
     ResizeBilinear,
     GroupNorm,
     SeparableAttention,
+    Crop,
+    Pad,
 }
 
 /// <summary>How a step's weights are prepared once at load time.</summary>
