@@ -39,7 +39,9 @@ internal static class ModelEmitter
         EmitInterface(w, spec);
         w.Line("/// <summary>Releases the activation buffers; the instance cannot run afterwards.</summary>");
         w.Open("public void Dispose()");
+        w.Line("if (_disposed) return;");
         w.Line("_disposed = true;");
+        w.Line("_pool.Dispose();");
         w.Line("_arena = global::System.Array.Empty<float>();");
         w.Line("_scratch = global::System.Array.Empty<float>();");
         w.Close();
@@ -120,6 +122,7 @@ internal static class ModelEmitter
         w.Line($"private float[] _arena = new float[{plan.ArenaLength}];");
         w.Line($"private float[] _scratch = new float[{plan.ScratchLength}];");
         w.Line("private readonly int _threads;");
+        w.Line("private readonly global::MobileViT.Compiled.Threading.WorkerPool _pool;");
         w.Line("/// <summary>The number of worker threads this instance was created with.</summary>");
         w.Line("public int Threads => _threads;");
         w.Line("private int _busy;");
@@ -160,6 +163,7 @@ internal static class ModelEmitter
         w.Open($"private {spec.ClassName}({IO}.WeightSet weights, int threads)");
         w.Line("global::System.ArgumentOutOfRangeException.ThrowIfNegative(threads);");
         w.Line("_threads = threads == 0 ? global::System.Environment.ProcessorCount : threads;");
+        w.Line("_pool = new global::MobileViT.Compiled.Threading.WorkerPool(_threads);");
         foreach (var step in plan.Steps.Where(s => s.Weights != WeightKind.None))
         {
             w.Line($"// {step.Comment}");
@@ -266,18 +270,18 @@ internal static class ModelEmitter
         {
             case OpKind.Conv2D:
                 int scratch = i.Channels * s.KernelSize * s.KernelSize * o.Pixels;
-                return $"{Kernels}.Conv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Channels}, {s.KernelSize}, {s.Stride}, {s.Padding}, {s.Dilation}, scratch.Slice(0, {scratch}));";
+                return $"{Kernels}.Conv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Channels}, {s.KernelSize}, {s.Stride}, {s.Padding}, {s.Dilation}, scratch.Slice(0, {scratch}), _pool);";
             case OpKind.DepthwiseConv2D:
-                return $"{Kernels}.DepthwiseConv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {s.KernelSize}, {s.Stride}, {s.Padding}, {s.Dilation});";
+                return $"{Kernels}.DepthwiseConv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {s.KernelSize}, {s.Stride}, {s.Padding}, {s.Dilation}, _pool);";
             case OpKind.PointwiseConv:
                 string residual = s.Residual >= 0 ? Span(s.Residual, plan) : "default";
-                return $"{Kernels}.PointwiseConv.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels}, {o.Pixels}, {residual});";
+                return $"{Kernels}.PointwiseConv.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels}, {o.Pixels}, {residual}, _pool);";
             case OpKind.LayerNorm:
-                return $"{Kernels}.LayerNorm.Channels({input}, {f}_gamma, {f}_beta, {output}, {i.Channels}, {i.Pixels}, {SourceWriter.Float((float)s.Epsilon)});";
+                return $"{Kernels}.LayerNorm.Channels({input}, {f}_gamma, {f}_beta, {output}, {i.Channels}, {i.Pixels}, {SourceWriter.Float((float)s.Epsilon)}, _pool);";
             case OpKind.PatchAttention:
                 int tokens = o.Pixels / (s.PatchSize * s.PatchSize);
                 int attentionScratch = tokens * tokens + 3 * tokens * (o.Channels / s.Heads);
-                return $"{Kernels}.PatchAttention.Run({input}, {output}, {o.Channels}, {s.Heads}, {o.Height}, {o.Width}, {s.PatchSize}, {s.PatchSize}, scratch.Slice(0, {attentionScratch}));";
+                return $"{Kernels}.PatchAttention.Run({input}, {output}, {o.Channels}, {s.Heads}, {o.Height}, {o.Width}, {s.PatchSize}, {s.PatchSize}, scratch.Slice(0, {attentionScratch}), _pool);";
             case OpKind.GlobalAveragePool:
                 return $"{Kernels}.GlobalAveragePool.Run({input}, {output}, {i.Channels}, {i.Pixels});";
             case OpKind.Linear:
