@@ -10,12 +10,12 @@ namespace MobileViT.Compiled.Benchmarks;
 /// </summary>
 internal static class FmaPeak
 {
-    public static double Measure512(int repeats = 7)
+    public static double Measure512(int repeats = 60)
     {
         double best = 0;
         for (int r = 0; r < repeats; r++)
         {
-            long iterations = 20_000_000;
+            long iterations = 1_000_000;
             long t0 = Stopwatch.GetTimestamp();
             var sink = Loop512(iterations, 1.0000001f);
             double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
@@ -25,12 +25,12 @@ internal static class FmaPeak
         return best;
     }
 
-    public static double Measure256(int repeats = 7)
+    public static double Measure256(int repeats = 60)
     {
         double best = 0;
         for (int r = 0; r < repeats; r++)
         {
-            long iterations = 20_000_000;
+            long iterations = 1_000_000;
             long t0 = Stopwatch.GetTimestamp();
             var sink = Loop256(iterations, 1.0000001f);
             double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
