@@ -45,6 +45,34 @@ public unsafe class WorkerPoolTests
         }
     }
 
+    private static void Busy(void* state, int item, int thread)
+    {
+        var c = (Counts*)state;
+        double x = item;
+        for (int i = 0; i < 20000; i++) x = Math.Sqrt(x + i);
+        c->Hits[item] = (int)x & 1;
+        c->Threads[item] = thread;
+    }
+
+    [Fact]
+    public void WorkersTakePartInLongJobs()
+    {
+        using var pool = new WorkerPool(2);
+        var hits = new int[64];
+        var who = new int[64];
+        int byWorker = 0;
+        fixed (int* h = hits, w = who)
+        {
+            var c = new Counts { Hits = h, Threads = w };
+            for (int round = 0; round < 50 && byWorker == 0; round++)
+            {
+                pool.For(64, &Busy, &c);
+                byWorker += who.Count(t => t == 1);
+            }
+        }
+        Assert.True(byWorker > 0, "the worker thread never ran an item");
+    }
+
     [Fact]
     public void NoAllocationPerCall()
     {
