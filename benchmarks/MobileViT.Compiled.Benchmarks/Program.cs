@@ -1,5 +1,16 @@
 using BenchmarkDotNet.Running;
+using MobileViT.Compiled.Benchmarks;
 
 // dotnet run -c Release --project benchmarks/MobileViT.Compiled.Benchmarks -- --filter '*ModelBenchmarks*'
 // Any BenchmarkDotNet argument works (--filter, --job short, --list flat, ...).
-BenchmarkSwitcher.FromAssembly(typeof(MobileViT.Compiled.Benchmarks.ModelBenchmarks).Assembly).Run(args);
+// -- profile <model> [threads] [runs]: per-layer profile (ms, share, GFLOP/s, share of the measured peak).
+// -- kernels [threads] [rounds]: kernels at real layer shapes.
+// -- peak: the measured single-core FMA peak.
+if (args.Length > 0 && args[0] == "profile") { LayerProfiler.Profile(args[1..]); return; }
+if (args.Length > 0 && args[0] == "kernels") { KernelShapes.Run(args[1..]); return; }
+if (args.Length > 0 && args[0] == "peak")
+{
+    Console.WriteLine($"FMA peak, one core: Vector512 {FmaPeak.Measure512():F1} GFLOP/s, Vector256 {FmaPeak.Measure256():F1} GFLOP/s");
+    return;
+}
+BenchmarkSwitcher.FromAssembly(typeof(ModelBenchmarks).Assembly).Run(args);

@@ -16,6 +16,7 @@ public class SnapshotTests
     [InlineData("mobilevit-small", "MobileViTSmall")]
     [InlineData("mobilevit-xx-small-fashion", "")]
     [InlineData("deeplabv3-mobilevit-xx-small", "DeepLabV3MobileViTXXSmall")]
+    [InlineData("mobilevitv2-0.5", "MobileViTV2Half")]
     public void GeneratedSourceMatchesBaseline(string model, string className)
     {
         var result = GeneratorHarness.Run(ModelFolder.Fixture(model, className));

@@ -39,7 +39,9 @@ internal static class ModelEmitter
         EmitInterface(w, spec);
         w.Line("/// <summary>Releases the activation buffers; the instance cannot run afterwards.</summary>");
         w.Open("public void Dispose()");
+        w.Line("if (_disposed) return;");
         w.Line("_disposed = true;");
+        w.Line("_pool.Dispose();");
         w.Line("_arena = global::System.Array.Empty<float>();");
         w.Line("_scratch = global::System.Array.Empty<float>();");
         w.Close();
@@ -87,6 +89,20 @@ internal static class ModelEmitter
             w.Line("    " + string.Join(", ", chunk.Select(x => x.l)) + ",");
         w.Line("});");
         w.Line();
+        w.Line($"/// <summary>Kernel calls in one Run (the layers of the per-layer profile).</summary>");
+        w.Line($"public const int LayerCount = {plan.Steps.Count};");
+        w.Line("/// <summary>What each kernel call computes, with its shapes, in Run order.</summary>");
+        w.Line("public static global::System.Collections.Generic.IReadOnlyList<string> LayerDescriptions { get; } = global::System.Array.AsReadOnly(new string[]");
+        w.Line("{");
+        foreach (var step in plan.Steps) w.Line($"    {SourceWriter.String(step.Comment)},");
+        w.Line("});");
+        w.Line("/// <summary>Multiply-accumulates of each kernel call, in Run order.</summary>");
+        w.Line("public static global::System.Collections.Generic.IReadOnlyList<long> LayerMultiplyAccumulates { get; } = global::System.Array.AsReadOnly(new long[]");
+        w.Line("{");
+        foreach (var chunk in plan.Steps.Select((st, i) => (st, i)).GroupBy(x => x.i / 8))
+            w.Line("    " + string.Join(", ", chunk.Select(x => x.st.MultiplyAccumulates.ToString(CultureInfo.InvariantCulture) + "L")) + ",");
+        w.Line("});");
+        w.Line();
         w.Line("/// <summary>The compiled manifest: every tensor this architecture reads, with its exact shape.</summary>");
         w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{IO}.ExpectedTensor> ExpectedTensors {{ get; }} = global::System.Array.AsReadOnly(new {IO}.ExpectedTensor[]");
         w.Line("{");
@@ -106,6 +122,7 @@ internal static class ModelEmitter
         w.Line($"private float[] _arena = new float[{plan.ArenaLength}];");
         w.Line($"private float[] _scratch = new float[{plan.ScratchLength}];");
         w.Line("private readonly int _threads;");
+        w.Line("private readonly global::MobileViT.Compiled.Threading.WorkerPool _pool;");
         w.Line("/// <summary>The number of worker threads this instance was created with.</summary>");
         w.Line("public int Threads => _threads;");
         w.Line("private int _busy;");
@@ -146,6 +163,7 @@ internal static class ModelEmitter
         w.Open($"private {spec.ClassName}({IO}.WeightSet weights, int threads)");
         w.Line("global::System.ArgumentOutOfRangeException.ThrowIfNegative(threads);");
         w.Line("_threads = threads == 0 ? global::System.Environment.ProcessorCount : threads;");
+        w.Line("_pool = new global::MobileViT.Compiled.Threading.WorkerPool(_threads);");
         foreach (var step in plan.Steps.Where(s => s.Weights != WeightKind.None))
         {
             w.Line($"// {step.Comment}");
@@ -205,19 +223,29 @@ internal static class ModelEmitter
         w.Line("public void Run(global::System.ReadOnlySpan<float> pixelValues, global::System.Span<float> output) => Run(pixelValues, output, null);");
         w.Line();
         w.Line("/// <summary>Runs the model and reports each encoder stage's output to <paramref name=\"observer\"/>.</summary>");
-        w.Open("public void Run(global::System.ReadOnlySpan<float> pixelValues, global::System.Span<float> output, global::MobileViT.Compiled.StageObserver? observer)");
+        w.Line("public void Run(global::System.ReadOnlySpan<float> pixelValues, global::System.Span<float> output, global::MobileViT.Compiled.StageObserver? observer) => Run(pixelValues, output, observer, default);");
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Runs the model; with a non-empty <paramref name=\"stepTimestamps\"/> (LayerCount + 1 entries) records");
+        w.Line("/// Stopwatch.GetTimestamp() before the first kernel call and after each one: the per-layer profile.");
+        w.Line("/// </summary>");
+        w.Open("public void Run(global::System.ReadOnlySpan<float> pixelValues, global::System.Span<float> output, global::MobileViT.Compiled.StageObserver? observer, global::System.Span<long> stepTimestamps)");
         w.Line("if (pixelValues.Length != InputLength) throw new global::System.ArgumentException($\"pixelValues has {pixelValues.Length} floats; the model takes {InputLength} (1x{InputChannels}x{InputHeight}x{InputWidth}).\", nameof(pixelValues));");
         w.Line("if (output.Length != OutputLength) throw new global::System.ArgumentException($\"output has {output.Length} floats; the model writes {OutputLength}.\", nameof(output));");
+        w.Line("if (!stepTimestamps.IsEmpty && stepTimestamps.Length < LayerCount + 1) throw new global::System.ArgumentException($\"stepTimestamps needs {LayerCount + 1} entries.\", nameof(stepTimestamps));");
         w.Line($"global::System.ObjectDisposedException.ThrowIf(_disposed, this);");
         w.Line($"if (global::System.Threading.Interlocked.Exchange(ref _busy, 1) != 0)");
         w.Line($"    throw new global::System.InvalidOperationException(\"{name}.Run is already running on another thread: one instance serves one thread at a time; create one instance per thread.\");");
         w.Open("try");
         w.Line("global::System.Span<float> arena = _arena;");
         w.Line("global::System.Span<float> scratch = _scratch;");
+        w.Line("bool profile = !stepTimestamps.IsEmpty;");
+        w.Line("if (profile) stepTimestamps[0] = global::System.Diagnostics.Stopwatch.GetTimestamp();");
         foreach (var step in plan.Steps)
         {
             w.Line($"// [{step.Index}] {step.Comment}");
             w.Line(Call(step, plan));
+            w.Line($"if (profile) stepTimestamps[{step.Index + 1}] = global::System.Diagnostics.Stopwatch.GetTimestamp();");
             foreach (var stage in plan.Stages.Where(s => s.AfterStep == step.Index))
             {
                 var shape = plan.Values[stage.Value].Shape;
@@ -242,22 +270,31 @@ internal static class ModelEmitter
         {
             case OpKind.Conv2D:
                 int scratch = i.Channels * s.KernelSize * s.KernelSize * o.Pixels;
-                return $"{Kernels}.Conv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Channels}, {s.KernelSize}, {s.Stride}, {s.Padding}, {s.Dilation}, scratch.Slice(0, {scratch}));";
+                return $"{Kernels}.Conv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Channels}, {s.KernelSize}, {s.Stride}, {s.Padding}, {s.Dilation}, scratch.Slice(0, {scratch}), _pool);";
             case OpKind.DepthwiseConv2D:
-                return $"{Kernels}.DepthwiseConv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {s.KernelSize}, {s.Stride}, {s.Padding}, {s.Dilation});";
+                return $"{Kernels}.DepthwiseConv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {s.KernelSize}, {s.Stride}, {s.Padding}, {s.Dilation}, _pool);";
             case OpKind.PointwiseConv:
                 string residual = s.Residual >= 0 ? Span(s.Residual, plan) : "default";
-                return $"{Kernels}.PointwiseConv.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels}, {o.Pixels}, {residual});";
+                return $"{Kernels}.PointwiseConv.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels}, {o.Pixels}, {residual}, _pool);";
             case OpKind.LayerNorm:
-                return $"{Kernels}.LayerNorm.Channels({input}, {f}_gamma, {f}_beta, {output}, {i.Channels}, {i.Pixels}, {SourceWriter.Float((float)s.Epsilon)});";
+                return $"{Kernels}.LayerNorm.Channels({input}, {f}_gamma, {f}_beta, {output}, {i.Channels}, {i.Pixels}, {SourceWriter.Float((float)s.Epsilon)}, _pool);";
             case OpKind.PatchAttention:
                 int tokens = o.Pixels / (s.PatchSize * s.PatchSize);
                 int attentionScratch = tokens * tokens + 3 * tokens * (o.Channels / s.Heads);
-                return $"{Kernels}.PatchAttention.Run({input}, {output}, {o.Channels}, {s.Heads}, {o.Height}, {o.Width}, {s.PatchSize}, {s.PatchSize}, scratch.Slice(0, {attentionScratch}));";
+                return $"{Kernels}.PatchAttention.Run({input}, {output}, {o.Channels}, {s.Heads}, {o.Height}, {o.Width}, {s.PatchSize}, {s.PatchSize}, scratch.Slice(0, {attentionScratch}), _pool);";
             case OpKind.GlobalAveragePool:
                 return $"{Kernels}.GlobalAveragePool.Run({input}, {output}, {i.Channels}, {i.Pixels});";
             case OpKind.Linear:
                 return $"{Kernels}.Linear.Run({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels});";
+            case OpKind.GroupNorm:
+                return $"{Kernels}.GroupNorm.SingleGroup({input}, {f}_gamma, {f}_beta, {output}, {i.Channels}, {i.Pixels}, {SourceWriter.Float((float)s.Epsilon)});";
+            case OpKind.SeparableAttention:
+                int separableScratch = o.Pixels / (s.PatchSize * s.PatchSize) + o.Channels;
+                return $"{Kernels}.SeparableAttention.Run({input}, {output}, {o.Channels}, {o.Height}, {o.Width}, {s.PatchSize}, {s.PatchSize}, scratch.Slice(0, {separableScratch}));";
+            case OpKind.Crop:
+                return $"{Kernels}.CropPad.Crop({input}, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Height}, {o.Width});";
+            case OpKind.Pad:
+                return $"{Kernels}.CropPad.Pad({input}, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Height}, {o.Width});";
             case OpKind.ResizeBilinear:
                 return $"{Kernels}.ResizeBilinear.Run({input}, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Height}, {o.Width});";
             default:

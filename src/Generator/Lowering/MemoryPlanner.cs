@@ -77,6 +77,8 @@ internal static class MemoryPlanner
                 long headDim = step.OutShape.Channels / step.Heads;
                 scratch = Math.Max(scratch, tokens * tokens + 3 * tokens * headDim);
             }
+            else if (step.Kind == OpKind.SeparableAttention)
+                scratch = Math.Max(scratch, (long)step.OutShape.Pixels / (step.PatchSize * step.PatchSize) + step.OutShape.Channels);
         }
         if (arena > int.MaxValue || scratch > int.MaxValue)
             throw new UnsupportedShapeException($"the activations need {arena + scratch} floats, more than one .NET array can hold");

@@ -12,7 +12,7 @@ namespace MobileViT.Compiled.Generator.Lowering;
 /// and activation, residual adds ride in the epilogue of the 1x1 convolution before them, the QKV projections
 /// are one GEMM, and unfold/attention/fold is one index-mapping kernel.
 /// </summary>
-internal sealed class NetworkBuilder
+internal sealed partial class NetworkBuilder
 {
     private readonly ModelConfig _config;
     private readonly List<LayerStep> _steps = new();
@@ -27,6 +27,7 @@ internal sealed class NetworkBuilder
     {
         var builder = new NetworkBuilder(config);
         if (config.IsSegmentation) builder.BuildSegmentation();
+        else if (config.IsV2) builder.BuildClassifierV2();
         else builder.BuildClassifier();
         return builder;
     }
@@ -45,7 +46,7 @@ internal sealed class NetworkBuilder
         int input = NewValue(InputShape, "pixel_values");
         int output = NewValue(new Shape(_config.Labels.Count, 1, 1), "logits");
         int x = Encoder(input);
-        x = ConvLayer("mobilevit.conv_1x1_exp", "conv_1x1_exp", x, _config.NeckHiddenSizes[6], 1);
+        x = ConvLayer(_config.Prefix + "conv_1x1_exp", "conv_1x1_exp", x, _config.NeckHiddenSizes[6], 1);
 
         var expanded = Shape(x);
         int pooled = NewValue(new Shape(expanded.Channels, 1, 1), "pooled");
@@ -55,9 +56,8 @@ internal sealed class NetworkBuilder
         int labels = _config.Labels.Count;
         Require("classifier.weight", labels, expanded.Channels);
         Require("classifier.bias", labels);
-        _macs += (long)labels * expanded.Channels;
         AddStep(OpKind.Linear, $"classifier: linear {expanded.Channels} -> {labels}", "classifier", WeightKind.Plain,
-            new[] { "classifier.weight", "classifier.bias" }, pooled, output, Shape(pooled), Shape(output));
+            new[] { "classifier.weight", "classifier.bias" }, pooled, output, Shape(pooled), Shape(output), macs: (long)labels * expanded.Channels);
     }
 
     /// <summary>
@@ -70,7 +70,7 @@ internal sealed class NetworkBuilder
         var hidden = _config.HiddenSizes;
         int dilation4 = _config.OutputStride == 8 ? 2 : 1;
         int dilation5 = dilation4 * (_config.OutputStride <= 16 ? 2 : 1);
-        int x = ConvLayer("mobilevit.conv_stem", "conv_stem", input, neck[0], 3, stride: 2);
+        int x = ConvLayer(_config.Prefix + "conv_stem", "conv_stem", input, neck[0], 3, stride: 2);
         x = MobileNetLayer(0, x, neck[1], stride: 1, blocks: 1);
         x = MobileNetLayer(1, x, neck[2], stride: 2, blocks: 3);
         x = MobileViTLayer(2, x, neck[3], hidden[0], transformerLayers: 2, dilation: 1);
@@ -87,7 +87,7 @@ internal sealed class NetworkBuilder
     {
         int input = NewValue(InputShape, "pixel_values");
         int output = NewValue(new Shape(0, 0, 0), "logits"); // value 1 by convention; its shape is known after the encoder
-        int features = Encoder(input);
+        int features = _config.IsV2 ? EncoderV2(input) : Encoder(input);
         var shape = Shape(features);
         int channels = _config.AsppOutChannels;
         var branch = new Shape(channels, shape.Height, shape.Width);
@@ -116,7 +116,7 @@ internal sealed class NetworkBuilder
     private int MobileNetLayer(int stage, int x, int outChannels, int stride, int blocks)
     {
         for (int i = 0; i < blocks; i++)
-            x = InvertedResidual($"mobilevit.encoder.layer.{stage}.layer.{i}", $"layer{stage}_{i}", x, outChannels, i == 0 ? stride : 1, output: -1);
+            x = InvertedResidual($"{_config.Prefix}encoder.layer.{stage}.layer.{i}", $"layer{stage}_{i}", x, outChannels, i == 0 ? stride : 1, output: -1);
         MarkStage(stage, x);
         return x;
     }
@@ -139,7 +139,7 @@ internal sealed class NetworkBuilder
     /// </summary>
     private int MobileViTLayer(int stage, int x, int outChannels, int hiddenSize, int transformerLayers, int dilation)
     {
-        string module = $"mobilevit.encoder.layer.{stage}";
+        string module = $"{_config.Prefix}encoder.layer.{stage}";
         string field = $"layer{stage}";
         var inShape = Shape(x);
         // A dilated stage keeps the resolution: its downsampling block runs with stride 1 (dilation / 2).
@@ -201,17 +201,16 @@ internal sealed class NetworkBuilder
                 qkvTensors.Add($"{attention}.{part}.bias");
             }
         int qkv = NewValue(new Shape(3 * c, shape.Height, shape.Width), field + "_qkv");
-        _macs += 3L * c * c * shape.Pixels;
         AddStep(OpKind.PointwiseConv, $"{module}: query/key/value projection {c} -> 3x{c}, {shape.Pixels} tokens", field + "_qkv",
-            WeightKind.QueryKeyValue, qkvTensors.ToArray(), normalized, qkv, shape, Shape(qkv), activation: "Identity");
+            WeightKind.QueryKeyValue, qkvTensors.ToArray(), normalized, qkv, shape, Shape(qkv), activation: "Identity", macs: 3L * c * c * shape.Pixels);
 
         int context = NewValue(shape, field + "_context");
         int tokens = shape.Pixels / (patch * patch);
         int headDim = c / _config.NumAttentionHeads;
-        _macs += 2L * tokens * tokens * c * patch * patch;
         AddStep(OpKind.PatchAttention,
             $"{module}: unfold {patch}x{patch} patches, {_config.NumAttentionHeads}-head attention over {tokens} patches x {patch * patch} offsets (head dim {headDim}), fold",
-            "", WeightKind.None, Array.Empty<string>(), qkv, context, Shape(qkv), shape, heads: _config.NumAttentionHeads, patchSize: patch);
+            "", WeightKind.None, Array.Empty<string>(), qkv, context, Shape(qkv), shape, heads: _config.NumAttentionHeads, patchSize: patch,
+            macs: 2L * tokens * tokens * c * patch * patch);
 
         Linear(module + ".attention.output.dense", field + "_attn_out", context, c, "Identity", residual: x, output: x, what: "attention output");
         int normalized2 = LayerNormStep(module + ".layernorm_after", field + "_norm2", x);
@@ -234,11 +233,11 @@ internal sealed class NetworkBuilder
         Require(module + ".weight", outFeatures, shape.Channels);
         Require(module + ".bias", outFeatures);
         if (output < 0) output = NewValue(new Shape(outFeatures, shape.Height, shape.Width), field);
-        _macs += (long)outFeatures * shape.Channels * shape.Pixels;
         string act = activation == "Silu" ? ", SiLU" : "";
         string add = residual >= 0 ? ", + residual (in place)" : "";
         AddStep(OpKind.PointwiseConv, $"{module}: {what} linear {shape.Channels} -> {outFeatures}{act}{add}, {shape.Pixels} tokens", field,
-            WeightKind.Plain, new[] { module + ".weight", module + ".bias" }, x, output, shape, Shape(output), activation: activation, residual: residual);
+            WeightKind.Plain, new[] { module + ".weight", module + ".bias" }, x, output, shape, Shape(output), activation: activation, residual: residual,
+            macs: (long)outFeatures * shape.Channels * shape.Pixels);
         return output;
     }
 
@@ -278,7 +277,6 @@ internal sealed class NetworkBuilder
                 Require($"{module}.normalization.{part}", outChannels);
                 tensors.Add($"{module}.normalization.{part}");
             }
-        _macs += (long)outShape.Length * inPerGroup * kernelSize * kernelSize;
 
         OpKind kind = depthwise ? OpKind.DepthwiseConv2D : kernelSize == 1 && stride == 1 ? OpKind.PointwiseConv : OpKind.Conv2D;
         string strideText = stride > 1 ? " s" + stride.ToString(CultureInfo.InvariantCulture) : "";
@@ -288,15 +286,18 @@ internal sealed class NetworkBuilder
         string activationText = activation == "Silu" ? ", SiLU" : activation == "Relu" ? ", ReLU" : "";
         string comment = $"{module}: {what}{(convBias ? " + bias" : "")}{(batchNorm ? ", BN folded" : "")}{activationText}{(residual >= 0 ? ", + residual" : "")}: {inShape} -> {outShape}";
         AddStep(kind, comment, field, batchNorm ? WeightKind.ConvBatchNorm : WeightKind.Plain, tensors.ToArray(), x, output, inShape, outShape,
-            kernelSize, stride, padding, dilation, activation, residual: residual);
+            kernelSize, stride, padding, dilation, activation, residual: residual, macs: (long)outShape.Length * inPerGroup * kernelSize * kernelSize);
         return output;
     }
 
     private void AddStep(OpKind kind, string comment, string field, WeightKind weights, string[] tensors, int input, int output,
         Shape inShape, Shape outShape, int kernelSize = 1, int stride = 1, int padding = 0, int dilation = 1,
-        string activation = "Identity", int residual = -1, int heads = 0, int patchSize = 0, double epsilon = 0)
-        => _steps.Add(new LayerStep(_steps.Count, kind, comment, field, weights, tensors.ToEquatableArray(), input, residual, output,
-            inShape, outShape, kernelSize, stride, padding, dilation, activation, heads, patchSize, epsilon));
+        string activation = "Identity", int residual = -1, int heads = 0, int patchSize = 0, double epsilon = 0, long macs = 0)
+    {
+        _macs += macs;
+        _steps.Add(new LayerStep(_steps.Count, kind, comment, field, weights, tensors.ToEquatableArray(), input, residual, output,
+            inShape, outShape, kernelSize, stride, padding, dilation, activation, heads, patchSize, epsilon, macs));
+    }
 
     private void MarkStage(int stage, int value) => _stages.Add(new StageOutput(_steps.Count - 1, stage, value));
 
@@ -320,9 +321,9 @@ internal sealed class NetworkBuilder
         => (size + 2 * padding - dilation * (kernel - 1) - 1) / stride + 1;
 
     /// <summary>Hugging Face's make_divisible (from the TensorFlow MobileNet code): round to a multiple of 8, never 10 % below.</summary>
-    public static int MakeDivisible(int value, int divisor)
+    public static int MakeDivisible(double value, int divisor, int? minValue = null)
     {
-        int result = Math.Max(divisor, (int)(value + divisor / 2.0) / divisor * divisor);
+        int result = Math.Max(minValue ?? divisor, (int)(value + divisor / 2.0) / divisor * divisor);
         if (result < 0.9 * value) result += divisor;
         return result;
     }

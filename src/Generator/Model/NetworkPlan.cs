@@ -13,6 +13,10 @@ internal enum OpKind
     GlobalAveragePool,
     Linear,
     ResizeBilinear,
+    GroupNorm,
+    SeparableAttention,
+    Crop,
+    Pad,
 }
 
 /// <summary>How a step's weights are prepared once at load time.</summary>
@@ -72,7 +76,8 @@ internal sealed record LayerStep(
     string Activation,
     int Heads,
     int PatchSize,
-    double Epsilon);
+    double Epsilon,
+    long MultiplyAccumulates);
 
 /// <summary>The output of an encoder stage, reported to a stage observer (for debugging against hidden_states).</summary>
 internal sealed record StageOutput(int AfterStep, int Stage, int Value);

@@ -10,6 +10,7 @@ internal static class CompiledModels
         "mobilevit-small" => MobileViTSmall.Create(threads),
         "mobilevit-xx-small-fashion" => FashionMobileViT.Create(threads),
         "deeplabv3-mobilevit-xx-small" => DeepLabV3MobileViTXXSmall.Create(threads),
+        "mobilevitv2-0.5" => MobileViTV2Half.Create(threads),
         _ => throw new ArgumentOutOfRangeException(nameof(model), model, "not compiled into the tests"),
     };
 

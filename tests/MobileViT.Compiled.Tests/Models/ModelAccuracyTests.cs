@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using MobileViT.Compiled.Tests.Compiled;
 
 namespace MobileViT.Compiled.Tests.Models;
@@ -6,7 +7,7 @@ namespace MobileViT.Compiled.Tests.Models;
 /// The compiled fixture models against the reference implementation (Hugging Face transformers, PyTorch fp32):
 /// max|ours - ref| &lt;= 1e-4 * max(1, max|ref|) and the same top-5 in the same order, on every reference input.
 /// </summary>
-public class ModelAccuracyTests
+public class ModelAccuracyTests(ITestOutputHelper log)
 {
     public static TheoryData<string, string> ImageNetCases()
     {
@@ -14,6 +15,8 @@ public class ModelAccuracyTests
         foreach (var model in new[] { "mobilevit-xx-small", "mobilevit-x-small", "mobilevit-small" })
             foreach (var input in new[] { "rand0", "rand1", "smooth", "photo_chelsea" })
                 data.Add(model, input);
+        foreach (var input in new[] { "rand0", "smooth", "photo_chelsea" })
+            data.Add("mobilevitv2-0.5", input);
         return data;
     }
 
@@ -27,6 +30,7 @@ public class ModelAccuracyTests
         var output = new float[expected.Length];
         network.Run(pixels, output);
         var (error, bound) = Fixtures.Compare(output, expected);
+        log.WriteLine($"{model}/{input}: max |ours - ref| = {error:E3}, relative to max(1, max|ref|): {error / (bound / 1e-4f):E3}");
         Assert.True(error <= bound, $"{model}/{input}: max error {error} > {bound}");
         Assert.Equal(Fixtures.TopK(expected, 5), Fixtures.TopK(output, 5));
     }
@@ -39,6 +43,11 @@ public class ModelAccuracyTests
     [InlineData("mobilevit-xx-small", 4)]
     [InlineData("mobilevit-x-small", 4)]
     [InlineData("mobilevit-small", 4)]
+    [InlineData("mobilevitv2-0.5", 0)]
+    [InlineData("mobilevitv2-0.5", 1)]
+    [InlineData("mobilevitv2-0.5", 2)]
+    [InlineData("mobilevitv2-0.5", 3)]
+    [InlineData("mobilevitv2-0.5", 4)]
     public void StageOutputsMatchReferenceHiddenStates(string model, int stage)
     {
         using var network = CompiledModels.Create(model);
@@ -63,6 +72,7 @@ public class ModelAccuracyTests
             network.Run(inputs.AsSpan(i * 64 * 64, 64 * 64), output);
             var expected = logits.AsSpan(i * 10, 10);
             var (error, bound) = Fixtures.Compare(output, expected);
+            log.WriteLine($"fashion test image {i}: max |ours - ref| = {error:E3}, relative: {error / (bound / 1e-4f):E3}");
             Assert.True(error <= bound, $"image {i}: max error {error} > {bound}");
             Assert.Equal(Fixtures.TopK(expected, 5), Fixtures.TopK(output, 5));
         }

@@ -83,3 +83,25 @@ public class ModelLoadTests
         Assert.Equal(256, MobileViTSmall.InputHeight);
     }
 }
+
+/// <summary>The worker pool splits work so that every output is computed by one thread in the same order.</summary>
+public class ThreadCountTests
+{
+    [Theory]
+    [InlineData("mobilevit-xx-small")]
+    [InlineData("mobilevitv2-0.5")]
+    [InlineData("mobilevit-xx-small-fashion")]
+    public void TwoThreadsGiveBitwiseTheSameLogitsAsOne(string model)
+    {
+        using var one = CompiledModels.Create(model, threads: 1);
+        using var two = CompiledModels.Create(model, threads: 2);
+        var input = new float[one.InputChannels * one.InputHeight * one.InputWidth];
+        var random = new Random(7);
+        for (int i = 0; i < input.Length; i++) input[i] = random.NextSingle();
+        var a = new float[one.OutputLength];
+        var b = new float[two.OutputLength];
+        one.Run(input, a);
+        two.Run(input, b);
+        Assert.Equal(a, b);
+    }
+}

@@ -1,9 +1,10 @@
+using Xunit.Abstractions;
 using MobileViT.Compiled.Tests.Compiled;
 
 namespace MobileViT.Compiled.Tests.Models;
 
 /// <summary>DeepLabV3-MobileViT-XXS (output stride 16, ASPP) against the reference on the 512x512 photo input.</summary>
-public class SegmentationAccuracyTests
+public class SegmentationAccuracyTests(ITestOutputHelper log)
 {
     private const string Model = "deeplabv3-mobilevit-xx-small";
 
@@ -16,6 +17,7 @@ public class SegmentationAccuracyTests
         var output = new float[expected.Length];
         network.Run(Fixtures.Read(Fixtures.Inputs512, "input.photo_chelsea"), output);
         var (error, bound) = Fixtures.Compare(output, expected);
+        log.WriteLine($"{Model}/photo_chelsea: max |ours - ref| = {error:E3}, relative: {error / (bound / 1e-4f):E3}");
         Assert.True(error <= bound, $"max error {error} > {bound}");
 
         const int pixels = 32 * 32;

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using MobileViT.Compiled.Threading;
 
 namespace MobileViT.Compiled.Kernels;
 
@@ -23,11 +24,12 @@ public static unsafe class PatchAttention
     /// <param name="qkv">[3 * hidden, height, width]: query, key, value maps one after another.</param>
     /// <param name="output">[hidden, height, width]: the attention context (before the output projection).</param>
     public static void Run(ReadOnlySpan<float> qkv, Span<float> output, int hidden, int heads,
-        int height, int width, int patchHeight, int patchWidth, Span<float> scratch)
-        => RunIsa(qkv, output, hidden, heads, height, width, patchHeight, patchWidth, scratch, KernelIsa.Best);
+        int height, int width, int patchHeight, int patchWidth, Span<float> scratch, WorkerPool? pool = null)
+        => RunIsa(qkv, output, hidden, heads, height, width, patchHeight, patchWidth, scratch, KernelIsa.Best, pool);
 
     internal static void RunIsa(ReadOnlySpan<float> qkv, Span<float> output, int hidden, int heads,
-        int height, int width, int patchHeight, int patchWidth, Span<float> scratch, Isa isa)
+        int height, int width, int patchHeight, int patchWidth, Span<float> scratch, Isa isa,
+        WorkerPool? pool = null)
     {
         int headDim = hidden / heads;
         int tokens = (height / patchHeight) * (width / patchWidth);
@@ -42,14 +44,27 @@ public static unsafe class PatchAttention
                 Qkv = pQkv, Output = pOut, Scratch = pScratch, Hidden = hidden, Heads = heads, HeadDim = headDim,
                 Height = height, Width = width, PatchHeight = patchHeight, PatchWidth = patchWidth, Tokens = tokens,
             };
-            switch (isa)
+            // Items are (patch offset, head) pairs: each writes its own output channels at its own pixels. The caller
+            // uses the given scratch, other threads a buffer of their own.
+            delegate*<void*, int, int, void> body = isa switch
             {
-                case Isa.Vector512: Impl<Ops512, Vector512<float>>(in a); break;
-                case Isa.Vector256: Impl<Ops256, Vector256<float>>(in a); break;
-                case Isa.Vector128: Impl<Ops128, Vector128<float>>(in a); break;
-                default: Impl<OpsScalar, float>(in a); break;
-            }
+                Isa.Vector512 => &Item<Ops512, Vector512<float>>,
+                Isa.Vector256 => &Item<Ops256, Vector256<float>>,
+                Isa.Vector128 => &Item<Ops128, Vector128<float>>,
+                _ => &Item<OpsScalar, float>,
+            };
+            int items = patchHeight * patchWidth * heads;
+            if (pool is null || pool.Threads == 1) for (int i = 0; i < items; i++) body(&a, i, 0);
+            else pool.For(items, body, &a);
         }
+    }
+
+    private static void Item<TOps, TV>(void* state, int item, int thread) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        ref Args a = ref *(Args*)state;
+        float* scratch = thread == 0 ? a.Scratch : KernelIsa.ThreadPointer(ScratchLength(a.Tokens, a.HeadDim));
+        int offset = item / a.Heads, h = item - offset * a.Heads;
+        Impl<TOps, TV>(in a, offset / a.PatchWidth, offset % a.PatchWidth, h, scratch);
     }
 
     private struct Args
@@ -60,21 +75,17 @@ public static unsafe class PatchAttention
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
-    private static void Impl<TOps, TV>(in Args a) where TOps : struct, IVecOps<TV> where TV : struct
+    private static void Impl<TOps, TV>(in Args a, int py, int px, int h, float* s) where TOps : struct, IVecOps<TV> where TV : struct
     {
         int n = a.Tokens, dim = a.HeadDim;
         int pixels = a.Height * a.Width;
         int patchesX = a.Width / a.PatchWidth;
         float scale = 1f / MathF.Sqrt(dim);
-        float* s = a.Scratch;
         float* qt = s + (long)n * n;
         float* kt = qt + (long)n * dim;
         float* vt = kt + (long)n * dim;
-        for (int py = 0; py < a.PatchHeight; py++)
-        for (int px = 0; px < a.PatchWidth; px++)
         {
             int first = py * a.Width + px; // pixel of token 0
-            for (int h = 0; h < a.Heads; h++)
             {
                 int q0 = h * dim, k0 = a.Hidden + h * dim, v0 = 2 * a.Hidden + h * dim;
                 for (int d = 0; d < dim; d++)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
@@ -50,9 +51,16 @@ internal static class KernelIsa
     {
         var buffer = s_buffer;
         if (buffer is null || buffer.Length < length)
-            s_buffer = buffer = new float[Math.Max(length, 4096)];
+            s_buffer = buffer = GC.AllocateArray<float>(Math.Max(length, 4096), pinned: true);
         return buffer;
     }
+
+    /// <summary>
+    /// <see cref="ThreadBuffer"/> as a pointer (the array is on the pinned object heap, so no <c>fixed</c> is needed):
+    /// valid until the same thread asks for a longer buffer.
+    /// </summary>
+    public static unsafe float* ThreadPointer(int length)
+        => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(ThreadBuffer(length)));
 }
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using MobileViT.Compiled.Kernels.Reference;
+using MobileViT.Compiled.Threading;
 
 namespace MobileViT.Compiled.Kernels;
 
@@ -25,14 +26,15 @@ public static unsafe class Conv2D
     /// <param name="scratch">Used for the im2col panel (k * 3 vectors of floats) when long enough; may be empty.</param>
     public static void Run<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias,
         Span<float> output, int inChannels, int inHeight, int inWidth, int outChannels,
-        int kernelSize, int stride, int padding, int dilation, Span<float> scratch)
+        int kernelSize, int stride, int padding, int dilation, Span<float> scratch, WorkerPool? pool = null)
         where TAct : struct, IActivation
         => RunIsa<TAct>(input, packedWeight, bias, output, inChannels, inHeight, inWidth, outChannels,
-            kernelSize, stride, padding, dilation, scratch, KernelIsa.Best);
+            kernelSize, stride, padding, dilation, scratch, KernelIsa.Best, pool);
 
     internal static void RunIsa<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias,
         Span<float> output, int inChannels, int inHeight, int inWidth, int outChannels,
-        int kernelSize, int stride, int padding, int dilation, Span<float> scratch, Isa isa)
+        int kernelSize, int stride, int padding, int dilation, Span<float> scratch, Isa isa,
+        WorkerPool? pool = null)
         where TAct : struct, IActivation
     {
         int outHeight = ReferenceKernels.ConvOutputSize(inHeight, kernelSize, stride, padding, dilation);
@@ -59,16 +61,16 @@ public static unsafe class Conv2D
             switch (isa)
             {
                 case Isa.Vector512:
-                    Gemm.Run<Ops512, Vector512<float>, TAct, Im2ColPacker>(ref packer, pW, b, pOut, null, k, outChannels, n, pPanel);
+                    Gemm.Run<Ops512, Vector512<float>, TAct, Im2ColPacker>(ref packer, pW, b, pOut, null, k, outChannels, n, pPanel, pool: pool);
                     break;
                 case Isa.Vector256:
-                    Gemm.Run<Ops256, Vector256<float>, TAct, Im2ColPacker>(ref packer, pW, b, pOut, null, k, outChannels, n, pPanel);
+                    Gemm.Run<Ops256, Vector256<float>, TAct, Im2ColPacker>(ref packer, pW, b, pOut, null, k, outChannels, n, pPanel, pool: pool);
                     break;
                 case Isa.Vector128:
-                    Gemm.Run<Ops128, Vector128<float>, TAct, Im2ColPacker>(ref packer, pW, b, pOut, null, k, outChannels, n, pPanel);
+                    Gemm.Run<Ops128, Vector128<float>, TAct, Im2ColPacker>(ref packer, pW, b, pOut, null, k, outChannels, n, pPanel, pool: pool);
                     break;
                 default:
-                    Gemm.Run<OpsScalar, float, TAct, Im2ColPacker>(ref packer, pW, b, pOut, null, k, outChannels, n, pPanel);
+                    Gemm.Run<OpsScalar, float, TAct, Im2ColPacker>(ref packer, pW, b, pOut, null, k, outChannels, n, pPanel, pool: pool);
                     break;
             }
         }

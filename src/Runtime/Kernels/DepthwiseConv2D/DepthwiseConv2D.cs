@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using MobileViT.Compiled.Kernels.Reference;
+using MobileViT.Compiled.Threading;
 
 namespace MobileViT.Compiled.Kernels;
 
@@ -16,12 +17,14 @@ namespace MobileViT.Compiled.Kernels;
 public static unsafe class DepthwiseConv2D
 {
     public static void Run<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        Span<float> output, int channels, int inHeight, int inWidth, int kernelSize, int stride, int padding, int dilation)
+        Span<float> output, int channels, int inHeight, int inWidth, int kernelSize, int stride, int padding, int dilation,
+        WorkerPool? pool = null)
         where TAct : struct, IActivation
-        => RunIsa<TAct>(input, weight, bias, output, channels, inHeight, inWidth, kernelSize, stride, padding, dilation, KernelIsa.Best);
+        => RunIsa<TAct>(input, weight, bias, output, channels, inHeight, inWidth, kernelSize, stride, padding, dilation, KernelIsa.Best, pool);
 
     internal static void RunIsa<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        Span<float> output, int channels, int inHeight, int inWidth, int kernelSize, int stride, int padding, int dilation, Isa isa)
+        Span<float> output, int channels, int inHeight, int inWidth, int kernelSize, int stride, int padding, int dilation, Isa isa,
+        WorkerPool? pool = null)
         where TAct : struct, IActivation
     {
         int outHeight = ReferenceKernels.ConvOutputSize(inHeight, kernelSize, stride, padding, dilation);
@@ -42,7 +45,6 @@ public static unsafe class DepthwiseConv2D
         int planeRows = Math.Max(inHeight + 2 * padding, (outHeight - 1) * stride + (kernelSize - 1) * dilation + 1);
         int planeLength = planeRows * rowStride;
         int tempLength = stride == 1 ? 0 : stride * phaseLength + 2 * lanes; // one zero-padded row before de-interleaving
-        float[] buffer = KernelIsa.ThreadBuffer(planeLength + tempLength);
         int* taps = stackalloc int[kernelSize * kernelSize];
         for (int ky = 0; ky < kernelSize; ky++)
             for (int kx = 0; kx < kernelSize; kx++)
@@ -50,28 +52,47 @@ public static unsafe class DepthwiseConv2D
                 int t = kx * dilation;
                 taps[ky * kernelSize + kx] = ky * dilation * rowStride + t % stride * phaseLength + t / stride;
             }
-        float* tile = stackalloc float[16];
 
-        fixed (float* pIn = input, pW = weight, pB = bias, pOut = output, pBuf = buffer)
+        fixed (float* pIn = input, pW = weight, pB = bias, pOut = output)
         {
-            // The plane (and the stride-2 row buffer) is zeroed once: per channel only the image footprint inside it is
-            // rewritten, so the padding stays zero.
-            new Span<float>(pBuf, planeLength + tempLength).Clear();
             var a = new Args
             {
                 Input = pIn, Weight = pW, Bias = bias.IsEmpty ? null : pB, Output = pOut, Channels = channels,
                 Height = inHeight, Width = inWidth, K = kernelSize, Stride = stride, Padding = padding,
-                OutHeight = outHeight, OutWidth = outWidth, Plane = pBuf, Temp = pBuf + planeLength,
-                PhaseLength = phaseLength, Taps = taps, Tile = tile,
+                OutHeight = outHeight, OutWidth = outWidth, PhaseLength = phaseLength, Taps = taps,
+                PlaneLength = planeLength, TempLength = tempLength,
             };
-            switch (isa)
+            // Items are channel ranges (each channel is computed by one thread, in the same order as serially);
+            // about 3 per thread so a descheduled thread's share is picked up by the others.
+            int items = pool is null || pool.Threads == 1 ? 1 : Math.Min(channels, 3 * pool.Threads);
+            a.Items = items;
+            delegate*<void*, int, int, void> body = isa switch
             {
-                case Isa.Vector512: Impl<Ops512, Vector512<float>, TAct>(in a); break;
-                case Isa.Vector256: Impl<Ops256, Vector256<float>, TAct>(in a); break;
-                case Isa.Vector128: Impl<Ops128, Vector128<float>, TAct>(in a); break;
-                default: Impl<OpsScalar, float, TAct>(in a); break;
-            }
+                Isa.Vector512 => &Item<Ops512, Vector512<float>, TAct>,
+                Isa.Vector256 => &Item<Ops256, Vector256<float>, TAct>,
+                Isa.Vector128 => &Item<Ops128, Vector128<float>, TAct>,
+                _ => &Item<OpsScalar, float, TAct>,
+            };
+            if (items == 1) body(&a, 0, 0);
+            else pool!.For(items, body, &a);
         }
+    }
+
+    private static void Item<TOps, TV, TAct>(void* state, int item, int thread)
+        where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
+    {
+        Args a = *(Args*)state;
+        float* buffer = KernelIsa.ThreadPointer(a.PlaneLength + a.TempLength);
+        // The plane (and the stride-2 row buffer) is zeroed once per item: per channel only the image footprint inside
+        // it is rewritten, so the padding stays zero.
+        new Span<float>(buffer, a.PlaneLength + a.TempLength).Clear();
+        float* tile = stackalloc float[16];
+        a.Plane = buffer;
+        a.Temp = buffer + a.PlaneLength;
+        a.Tile = tile;
+        a.C0 = (int)((long)item * a.Channels / a.Items);
+        a.C1 = (int)((long)(item + 1) * a.Channels / a.Items);
+        Impl<TOps, TV, TAct>(in a);
     }
 
     private struct Args
@@ -79,6 +100,7 @@ public static unsafe class DepthwiseConv2D
         public float* Input, Weight, Bias, Output, Plane, Temp, Tile;
         public int* Taps;
         public int Channels, Height, Width, K, Stride, Padding, OutHeight, OutWidth, PhaseLength;
+        public int PlaneLength, TempLength, Items, C0, C1;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -89,7 +111,7 @@ public static unsafe class DepthwiseConv2D
         int rowStride = s * phaseLength;
         float* plane = a.Plane;
         int* taps = a.Taps;
-        for (int c = 0; c < a.Channels; c++)
+        for (int c = a.C0; c < a.C1; c++)
         {
             float* src = a.Input + (long)c * a.Height * a.Width;
             for (int iy = 0; iy < a.Height; iy++)

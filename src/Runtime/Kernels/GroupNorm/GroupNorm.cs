@@ -18,21 +18,24 @@ public static class GroupNorm
         float inv = (float)(1.0 / Math.Sqrt(variance + epsilon));
         for (int c = 0; c < channels; c++)
         {
+            // (x - mean) * scale + beta, not x * scale + shift: no cancellation when the variance is tiny.
             float scale = inv * gamma[c];
-            float shift = beta[c] - (float)mean * scale;
+            float shift = beta[c];
+            float meanF = (float)mean;
             var source = input.Slice(c * pixels, pixels);
             var target = output.Slice(c * pixels, pixels);
             int i = 0;
             if (Vector.IsHardwareAccelerated)
             {
+                var vMean = new Vector<float>(meanF);
                 var vScale = new Vector<float>(scale);
                 var vShift = new Vector<float>(shift);
                 var src = MemoryMarshal.Cast<float, Vector<float>>(source);
                 var dst = MemoryMarshal.Cast<float, Vector<float>>(target);
-                for (int v = 0; v < src.Length; v++) dst[v] = src[v] * vScale + vShift;
+                for (int v = 0; v < src.Length; v++) dst[v] = (src[v] - vMean) * vScale + vShift;
                 i = src.Length * Vector<float>.Count;
             }
-            for (; i < pixels; i++) target[i] = source[i] * scale + shift;
+            for (; i < pixels; i++) target[i] = (source[i] - meanF) * scale + shift;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using MobileViT.Compiled.Threading;
 
 namespace MobileViT.Compiled.Kernels;
 
@@ -14,38 +15,72 @@ namespace MobileViT.Compiled.Kernels;
 public static unsafe class LayerNorm
 {
     public static void Channels(ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
-        Span<float> output, int channels, int pixels, float epsilon)
-        => ChannelsIsa(input, gamma, beta, output, channels, pixels, epsilon, KernelIsa.Best);
+        Span<float> output, int channels, int pixels, float epsilon, WorkerPool? pool = null)
+        => ChannelsIsa(input, gamma, beta, output, channels, pixels, epsilon, KernelIsa.Best, pool);
 
     internal static void ChannelsIsa(ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
-        Span<float> output, int channels, int pixels, float epsilon, Isa isa)
+        Span<float> output, int channels, int pixels, float epsilon, Isa isa, WorkerPool? pool = null)
     {
         if (channels <= 0 || pixels <= 0) return;
         if (input.Length < channels * pixels || output.Length < channels * pixels) throw new ArgumentException("input/output too short");
         if (gamma.Length < channels || beta.Length < channels) throw new ArgumentException("gamma/beta too short");
+        int lanes = KernelIsa.Lanes(isa);
+        int vectorEnd = isa == Isa.Scalar ? 0 : pixels / lanes * lanes;
+        // Every pixel is normalized on its own, so the split into blocks (and threads) does not change any result:
+        // with a pool, blocks shrink so that every thread gets about two.
+        int block = Block;
+        if (pool is not null && pool.Threads > 1 && vectorEnd > 0)
+            block = Math.Clamp((vectorEnd + 2 * pool.Threads - 1) / (2 * pool.Threads) + lanes - 1, lanes, Block) / lanes * lanes;
+        int vectorItems = (vectorEnd + block - 1) / block;
         fixed (float* pIn = input, pG = gamma, pB = beta, pOut = output)
         {
-            int done = isa switch
+            var job = new Job
             {
-                Isa.Vector512 => Impl<Ops512, Vector512<float>>(pIn, pG, pB, pOut, channels, pixels, 0, epsilon),
-                Isa.Vector256 => Impl<Ops256, Vector256<float>>(pIn, pG, pB, pOut, channels, pixels, 0, epsilon),
-                Isa.Vector128 => Impl<Ops128, Vector128<float>>(pIn, pG, pB, pOut, channels, pixels, 0, epsilon),
-                _ => 0,
+                Input = pIn, Gamma = pG, Beta = pB, Output = pOut, Channels = channels, Pixels = pixels, Epsilon = epsilon,
+                Block = block, VectorEnd = vectorEnd, VectorItems = vectorItems,
             };
-            Impl<OpsScalar, float>(pIn, pG, pB, pOut, channels, pixels, done, epsilon);
+            delegate*<void*, int, int, void> body = isa switch
+            {
+                Isa.Vector512 => &Item<Ops512, Vector512<float>>,
+                Isa.Vector256 => &Item<Ops256, Vector256<float>>,
+                Isa.Vector128 => &Item<Ops128, Vector128<float>>,
+                _ => &Item<OpsScalar, float>,
+            };
+            int items = vectorItems + (vectorEnd < pixels ? 1 : 0);
+            if (pool is null || pool.Threads == 1) for (int i = 0; i < items; i++) body(&job, i, 0);
+            else pool.For(items, body, &job);
         }
+    }
+
+    private struct Job
+    {
+        public float* Input, Gamma, Beta, Output;
+        public int Channels, Pixels, Block, VectorEnd, VectorItems;
+        public float Epsilon;
+    }
+
+    /// <summary>Item i &lt; VectorItems: one block of whole vectors; the last item: the leftover pixels one at a time.</summary>
+    private static void Item<TOps, TV>(void* state, int item, int thread) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        ref Job j = ref *(Job*)state;
+        if (item < j.VectorItems)
+        {
+            int p0 = item * j.Block;
+            Impl<TOps, TV>(j.Input, j.Gamma, j.Beta, j.Output, j.Channels, j.Pixels, p0, Math.Min(j.VectorEnd, p0 + j.Block), j.Epsilon);
+        }
+        else Impl<OpsScalar, float>(j.Input, j.Gamma, j.Beta, j.Output, j.Channels, j.Pixels, j.VectorEnd, j.Pixels, j.Epsilon);
     }
 
     private const int Block = 256;
 
     /// <summary>
-    /// Normalizes whole vectors of pixels from <paramref name="start"/>; returns the first pixel not done.
+    /// Normalizes pixels [start, end) (a whole number of vectors).
     /// Works on blocks of up to 256 pixels, walking each channel row of the block contiguously while the per-pixel
     /// statistics live in small stack arrays: a column walk with a stride of a power-of-two row length would map
     /// every channel to the same cache set.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Impl<TOps, TV>(float* input, float* gamma, float* beta, float* output, int channels, int pixels, int start, float epsilon)
+    private static void Impl<TOps, TV>(float* input, float* gamma, float* beta, float* output, int channels, int pixels, int start, int end, float epsilon)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
         int lanes = TOps.Count;
@@ -57,7 +92,6 @@ public static unsafe class LayerNorm
         TV eps = TOps.Broadcast(epsilon);
         TV one = TOps.Broadcast(1f);
         int p0 = start;
-        int end = start + (pixels - start) / lanes * lanes;
         for (; p0 < end; p0 += Block)
         {
             int width = Math.Min(Block, end - p0);
@@ -105,6 +139,5 @@ public static unsafe class LayerNorm
                 }
             }
         }
-        return end;
     }
 }

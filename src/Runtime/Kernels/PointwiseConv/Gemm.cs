@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using MobileViT.Compiled.Threading;
 
 namespace MobileViT.Compiled.Kernels;
 
@@ -49,22 +50,72 @@ internal static unsafe class Gemm
     /// <summary>Floats of input panel a block needs on a path: k * 3 vectors.</summary>
     public static int PanelLength(Isa isa, int k) => k * 3 * KernelIsa.Lanes(isa);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
+    /// <summary>
+    /// Runs the whole GEMM; with a pool of more than one thread the work is split into items of one pixel block x a
+    /// range of 8-row weight panels (pixel blocks first; weight-panel ranges only when there are too few blocks to
+    /// keep every thread busy). Every output element is still computed by one microkernel call over the whole K in the
+    /// same order, so the result is bitwise identical for any thread count. Thread 0 (the caller) packs into
+    /// <paramref name="panel"/>, the other threads into their own thread buffer.
+    /// </summary>
     public static void Run<TOps, TV, TAct, TPacker>(ref TPacker packer, float* packedW, float* bias, float* output,
-        float* residual, int k, int m, int n, float* panel, bool forceMr4 = false)
+        float* residual, int k, int m, int n, float* panel, bool forceMr4 = false, WorkerPool? pool = null)
+        where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation where TPacker : struct, IPanelPacker
+    {
+        int blockWidth = 3 * TOps.Count;
+        int blocks = (n + blockWidth - 1) / blockWidth;
+        int panels = (m + Mr - 1) / Mr;
+        if (pool is null || pool.Threads == 1 || blocks * panels < 2)
+        {
+            for (int p0 = 0; p0 < n; p0 += blockWidth)
+                Block<TOps, TV, TAct, TPacker>(ref packer, packedW, bias, output, residual, k, m, n, panel, forceMr4, p0, 0, m);
+            return;
+        }
+        // At least ~4 items per thread so a descheduled thread's share is picked up by the others.
+        int target = 4 * pool.Threads;
+        int groups = blocks >= target ? 1 : Math.Min(panels, (target + blocks - 1) / blocks);
+        var job = new Job
+        {
+            Packer = Unsafe.AsPointer(ref packer), PackedW = packedW, Bias = bias, Output = output, Residual = residual,
+            K = k, M = m, N = n, Panel = panel, ForceMr4 = forceMr4, Groups = groups, Panels = panels,
+        };
+        pool.For(blocks * groups, &Item<TOps, TV, TAct, TPacker>, &job);
+    }
+
+    private struct Job
+    {
+        public void* Packer;
+        public float* PackedW, Bias, Output, Residual, Panel;
+        public int K, M, N, Groups, Panels;
+        public bool ForceMr4;
+    }
+
+    private static void Item<TOps, TV, TAct, TPacker>(void* state, int item, int thread)
+        where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation where TPacker : struct, IPanelPacker
+    {
+        ref Job j = ref Unsafe.AsRef<Job>(state);
+        int block = item / j.Groups, g = item - block * j.Groups;
+        int m0 = g * j.Panels / j.Groups * Mr, m1 = Math.Min(j.M, (g + 1) * j.Panels / j.Groups * Mr);
+        float* panel = thread == 0 ? j.Panel : KernelIsa.ThreadPointer(j.K * 3 * TOps.Count);
+        TPacker packer = Unsafe.AsRef<TPacker>(j.Packer);
+        Block<TOps, TV, TAct, TPacker>(ref packer, j.PackedW, j.Bias, j.Output, j.Residual, j.K, j.M, j.N, panel, j.ForceMr4,
+            block * 3 * TOps.Count, m0, m1);
+    }
+
+    /// <summary>One pixel block (from p0, up to 3 vectors wide) x output rows [mStart, mEnd) (multiples of 8 but the last).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Block<TOps, TV, TAct, TPacker>(ref TPacker packer, float* packedW, float* bias, float* output,
+        float* residual, int k, int m, int n, float* panel, bool forceMr4, int p0, int mStart, int mEnd)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation where TPacker : struct, IPanelPacker
     {
         int lanes = TOps.Count;
         float* tile = stackalloc float[Mr * 3 * 16];
         float* bias8 = stackalloc float[Mr];
-        for (int p0 = 0; p0 < n; p0 += 3 * lanes)
         {
             int cols = Math.Min(3 * lanes, n - p0);
             int nv = (cols + lanes - 1) / lanes;
             int width = nv * lanes;
             packer.Pack<TOps, TV>(panel, p0, cols, width);
-            for (int m0 = 0; m0 < m; m0 += Mr)
+            for (int m0 = mStart; m0 < mEnd; m0 += Mr)
             {
                 int rows = Math.Min(Mr, m - m0);
                 for (int r = 0; r < Mr; r++) bias8[r] = r < rows && bias != null ? bias[m0 + r] : 0f;

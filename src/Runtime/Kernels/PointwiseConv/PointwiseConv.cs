@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using MobileViT.Compiled.Threading;
 
 namespace MobileViT.Compiled.Kernels;
 
@@ -15,14 +16,15 @@ public static unsafe class PointwiseConv
 
     /// <summary>out[co, p] = act(bias[co] + sum_ci w[co, ci] * in[ci, p]) + residual[co, p]; residual empty for none, may alias output.</summary>
     public static void Run<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias,
-        Span<float> output, int inChannels, int outChannels, int pixels, ReadOnlySpan<float> residual = default)
+        Span<float> output, int inChannels, int outChannels, int pixels, ReadOnlySpan<float> residual = default,
+        WorkerPool? pool = null)
         where TAct : struct, IActivation
-        => RunIsa<TAct>(input, packedWeight, bias, output, inChannels, outChannels, pixels, residual, KernelIsa.Best);
+        => RunIsa<TAct>(input, packedWeight, bias, output, inChannels, outChannels, pixels, residual, KernelIsa.Best, pool: pool);
 
     /// <summary>The same on a chosen instruction-set path (tests run every path).</summary>
     internal static void RunIsa<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias,
         Span<float> output, int inChannels, int outChannels, int pixels, ReadOnlySpan<float> residual, Isa isa,
-        bool forceMr4 = false)
+        bool forceMr4 = false, WorkerPool? pool = null)
         where TAct : struct, IActivation
     {
         if (pixels <= 0 || outChannels <= 0) return;
@@ -41,16 +43,16 @@ public static unsafe class PointwiseConv
             switch (isa)
             {
                 case Isa.Vector512:
-                    Gemm.Run<Ops512, Vector512<float>, TAct, RowMajorPacker>(ref packer, pW, b, pOut, r, inChannels, outChannels, pixels, pPanel, forceMr4);
+                    Gemm.Run<Ops512, Vector512<float>, TAct, RowMajorPacker>(ref packer, pW, b, pOut, r, inChannels, outChannels, pixels, pPanel, forceMr4, pool);
                     break;
                 case Isa.Vector256:
-                    Gemm.Run<Ops256, Vector256<float>, TAct, RowMajorPacker>(ref packer, pW, b, pOut, r, inChannels, outChannels, pixels, pPanel, forceMr4);
+                    Gemm.Run<Ops256, Vector256<float>, TAct, RowMajorPacker>(ref packer, pW, b, pOut, r, inChannels, outChannels, pixels, pPanel, forceMr4, pool);
                     break;
                 case Isa.Vector128:
-                    Gemm.Run<Ops128, Vector128<float>, TAct, RowMajorPacker>(ref packer, pW, b, pOut, r, inChannels, outChannels, pixels, pPanel, forceMr4);
+                    Gemm.Run<Ops128, Vector128<float>, TAct, RowMajorPacker>(ref packer, pW, b, pOut, r, inChannels, outChannels, pixels, pPanel, forceMr4, pool);
                     break;
                 default:
-                    Gemm.Run<OpsScalar, float, TAct, RowMajorPacker>(ref packer, pW, b, pOut, r, inChannels, outChannels, pixels, pPanel, forceMr4);
+                    Gemm.Run<OpsScalar, float, TAct, RowMajorPacker>(ref packer, pW, b, pOut, r, inChannels, outChannels, pixels, pPanel, forceMr4, pool);
                     break;
             }
         }

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using MobileViT.Compiled.Kernels;
+using MobileViT.Compiled.Threading;
+
+namespace MobileViT.Compiled.Benchmarks;
+
+/// <summary>
+/// Kernels at real MobileViT layer shapes, median of many calls, GFLOP/s (2 x MACs / time).
+/// `dotnet run -c Release --project benchmarks/MobileViT.Compiled.Benchmarks -- kernels [threads]`
+/// Variants run interleaved (round robin), so machine noise hits them alike.
+/// </summary>
+internal static class KernelShapes
+{
+    private sealed record Case(string Name, long Macs, Action Run);
+
+    public static void Run(string[] args)
+    {
+        int threads = args.Length > 0 ? int.Parse(args[0]) : 1;
+        using var pool = new WorkerPool(threads);
+        var rng = new Random(1);
+        float[] R(int n) { var a = new float[n]; for (int i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1); return a; }
+        var cases = new List<Case>();
+        void Pw<TAct>(string name, int cin, int cout, int px, bool residual = false) where TAct : struct, IActivation
+        {
+            var input = R(cin * px); var w = PointwiseConv.PackWeights(R(cin * cout), cin, cout); var b = R(cout);
+            var o = new float[cout * px]; var res = residual ? R(cout * px) : [];
+            cases.Add(new($"1x1 {cin}->{cout} {px}px {typeof(TAct).Name}{(residual ? " +res" : "")} {name}", (long)cin * cout * px,
+                () => PointwiseConv.Run<TAct>(input, w, b, o, cin, cout, px, res, pool)));
+        }
+        void Dw(int c, int hw, int s)
+        {
+            var input = R(c * hw * hw); var w = R(c * 9); var b = R(c); int ohw = (hw - 1) / s + 1; var o = new float[c * ohw * ohw];
+            cases.Add(new($"dw3x3 {c}ch {hw}x{hw} s{s}", (long)c * 9 * ohw * ohw, () => DepthwiseConv2D.Run<Silu>(input, w, b, o, c, hw, hw, 3, s, 1, 1, pool)));
+        }
+        void Conv(int cin, int hw, int cout, int s)
+        {
+            int ohw = (hw - 1) / s + 1;
+            var input = R(cin * hw * hw); var w = Conv2D.PackWeights(R(cout * cin * 9), cin, cout, 3); var b = R(cout);
+            var o = new float[cout * ohw * ohw]; var scratch = new float[Conv2D.ScratchLength(cin, 3, ohw, ohw)];
+            cases.Add(new($"conv3x3 {cin}->{cout} {hw}x{hw} s{s}", (long)cin * 9 * cout * ohw * ohw, () => Conv2D.Run<Silu>(input, w, b, o, cin, hw, hw, cout, 3, s, 1, 1, scratch, pool)));
+        }
+        void Attn(int hidden, int hw)
+        {
+            int tokens = hw / 2 * (hw / 2), dim = hidden / 4;
+            var qkv = R(3 * hidden * hw * hw); var o = new float[hidden * hw * hw]; var scratch = new float[PatchAttention.ScratchLength(tokens, dim)];
+            cases.Add(new($"attention {hidden} {hw}x{hw}", 2L * 4 * 4 * tokens * tokens * dim, () => PatchAttention.Run(qkv, o, hidden, 4, hw, hw, 2, 2, scratch, pool)));
+        }
+        void Ln(int c, int px)
+        {
+            var input = R(c * px); var g = R(c); var b = R(c); var o = new float[c * px];
+            cases.Add(new($"layernorm {c}x{px}", (long)c * px, () => LayerNorm.Channels(input, g, b, o, c, px, 1e-5f, pool)));
+        }
+        Pw<Silu>("(small L1.0 expand)", 32, 128, 16384);
+        Pw<Identity>("(same, identity)", 32, 128, 16384);
+        Pw<Silu>("(same, 16000px)", 32, 128, 16000);
+        Pw<Silu>("(small L0 expand)", 16, 64, 16384);
+        Pw<Identity>("(small L0 reduce)", 64, 32, 16384);
+        Pw<Silu>("(small L1 expand)", 64, 256, 4096);
+        Pw<Identity>("(small L1 reduce)", 256, 64, 4096, true);
+        Pw<Identity>("(small qkv)", 144, 432, 1024);
+        Pw<Identity>("(small L4 ffn2)", 480, 240, 64, true);
+        Dw(64, 128, 1); Dw(128, 128, 2); Dw(256, 64, 1); Dw(384, 32, 2);
+        Conv(3, 256, 16, 2); Conv(96, 32, 96, 1); Conv(192, 32, 96, 1); Conv(320, 8, 160, 1);
+        Attn(144, 32); Attn(192, 16);
+        Ln(144, 1024);
+
+        int rounds = args.Length > 1 ? int.Parse(args[1]) : 40;
+        var times = cases.Select(_ => new double[rounds]).ToArray();
+        foreach (var c in cases) for (int i = 0; i < 5; i++) c.Run();
+        for (int r = 0; r < rounds; r++)
+            for (int i = 0; i < cases.Count; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                cases[i].Run();
+                times[i][r] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            }
+        Console.WriteLine($"{threads} thread(s), median of {rounds} rounds (min in brackets)");
+        Console.WriteLine("| kernel | ms | GFLOP/s |");
+        Console.WriteLine("|---|---:|---:|");
+        for (int i = 0; i < cases.Count; i++)
+        {
+            Array.Sort(times[i]);
+            double med = times[i][rounds / 2];
+            Console.WriteLine($"| {cases[i].Name} | {med:F3} [{times[i][0]:F3}] | {2.0 * cases[i].Macs / med / 1e6:F1} [{2.0 * cases[i].Macs / times[i][0] / 1e6:F1}] |");
+        }
+    }
+}
