@@ -23,7 +23,7 @@ internal static class KernelIsa
 {
     /// <summary>
     /// The widest accelerated path on this machine (what the public entry points use). Under NativeAOT the answer is
-    /// fixed at compile time by the instruction-set baseline: publish with e.g. IlcInstructionSet=x86-x64-v4 (or
+    /// fixed at compile time by the instruction-set baseline: publish with e.g. IlcInstructionSet=x86-64-v4 (or
     /// native) to get the Vector512 path.
     /// </summary>
     public static readonly Isa Best =
