@@ -75,12 +75,15 @@ internal static class ClassifyCommand
     /// The compiled-in preprocessing of the model, or the preprocessor_config.json next to the weights file when there
     /// is one (a model folder downloaded from the hub carries its own).
     /// </summary>
-    public static PreprocessorConfig PreprocessorFor(ModelEntry entry, string? weights)
+    public static PreprocessorConfig PreprocessorFor(ModelEntry entry, string? weights) => PreprocessorFor(entry.Preprocessor, weights);
+
+    /// <summary>The preprocessor_config.json next to the weights file when there is one, else the compiled-in one.</summary>
+    public static PreprocessorConfig PreprocessorFor(PreprocessorConfig compiledIn, string? weights)
     {
-        if (weights is null) return entry.Preprocessor;
+        if (weights is null) return compiledIn;
         string? folder = Path.GetDirectoryName(Path.GetFullPath(weights));
         string candidate = Path.Combine(folder ?? ".", "preprocessor_config.json");
-        if (!File.Exists(candidate)) return entry.Preprocessor;
+        if (!File.Exists(candidate)) return compiledIn;
         try { return PreprocessorConfig.Load(candidate); }
         catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
         {

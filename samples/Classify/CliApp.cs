@@ -94,7 +94,36 @@ internal static class CliApp
         };
         evalFashion.SetAction(parse => Guard(stderr, () => EvalFashion(parse.GetValue(data)!, parse.GetValue(evalThreads), parse.GetValue(limit), stdout, stderr, terminal)));
         root.Subcommands.Add(evalFashion);
+        root.Subcommands.Add(BuildSegment(stdout, stderr));
         return root;
+    }
+
+    private static Command BuildSegment(TextWriter stdout, TextWriter stderr)
+    {
+        var image = new Argument<string>("image") { Description = "The image (PNG, JPEG, BMP, GIF) to segment." };
+        var weights = new Option<string?>("--weights", "-w")
+        {
+            Description = "The model.safetensors of the Hugging Face model apple/deeplabv3-mobilevit-xx-small (required: no segmentation weights are embedded). "
+                + "A preprocessor_config.json in the same folder replaces the compiled-in preprocessing.",
+            HelpName = "file",
+        };
+        var mask = new Option<string?>("--out", "-o") { Description = "Write the colour-coded class mask (PASCAL VOC palette) at the image's size as PNG.", HelpName = "mask.png" };
+        var overlay = new Option<string?>("--overlay") { Description = "Write the mask blended over the photo as PNG.", HelpName = "overlay.png" };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print one JSON object: {\"file\": ..., \"width\": ..., \"height\": ..., \"classes\": [{\"index\": 15, \"label\": \"person\", \"share\": 0.31}, ...], \"ms\": ...}.",
+        };
+        var threads = new Option<int>("--threads", "-t") { Description = "Worker threads of the model; 0 = all cores.", DefaultValueFactory = _ => 0, HelpName = "N" };
+        var segment = new Command("segment",
+            "Semantic segmentation with DeepLabV3-MobileViT-XXS (PASCAL VOC, 21 classes): the logits are upsampled to the image's size "
+            + "(bilinear) and argmaxed per pixel; prints each class's share of the pixels, and writes the mask and an overlay as PNG.")
+        {
+            image, weights, mask, overlay, json, threads,
+        };
+        segment.SetAction(parse => Guard(stderr, () => SegmentCommand.Run(
+            new SegmentOptions(parse.GetValue(image)!, parse.GetValue(weights), parse.GetValue(mask), parse.GetValue(overlay), parse.GetValue(json), parse.GetValue(threads)),
+            stdout, stderr)));
+        return segment;
     }
 
     private static int EvalFashion(string folder, int threads, int limit, TextWriter stdout, TextWriter stderr, Terminal terminal)
