@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using MobileViT.Compiled.Benchmarks.Models;
 
 namespace MobileViT.Compiled.Benchmarks;
 
@@ -11,38 +10,6 @@ namespace MobileViT.Compiled.Benchmarks;
 /// </summary>
 internal static class LayerProfiler
 {
-    private delegate void TimedRun(float[] input, float[] output, long[] stamps);
-
-    private sealed record Target(IReadOnlyList<string> Descriptions, IReadOnlyList<long> Macs, TimedRun Run, IDisposable Model, int OutputLength);
-
-    private static Target Create(string model, int threads)
-    {
-        switch (model)
-        {
-            case "mobilevit-xx-small":
-            {
-                var m = MobileViTXXSmall.Create(threads);
-                return new(MobileViTXXSmall.LayerDescriptions, MobileViTXXSmall.LayerMultiplyAccumulates, (i, o, s) => m.Run(i, o, null, s), m, MobileViTXXSmall.OutputLength);
-            }
-            case "mobilevit-x-small":
-            {
-                var m = MobileViTXSmall.Create(threads);
-                return new(MobileViTXSmall.LayerDescriptions, MobileViTXSmall.LayerMultiplyAccumulates, (i, o, s) => m.Run(i, o, null, s), m, MobileViTXSmall.OutputLength);
-            }
-            case "mobilevit-small":
-            {
-                var m = MobileViTSmall.Create(threads);
-                return new(MobileViTSmall.LayerDescriptions, MobileViTSmall.LayerMultiplyAccumulates, (i, o, s) => m.Run(i, o, null, s), m, MobileViTSmall.OutputLength);
-            }
-            case "mobilevit-xx-small-fashion":
-            {
-                var m = FashionMobileViT.Create(threads);
-                return new(FashionMobileViT.LayerDescriptions, FashionMobileViT.LayerMultiplyAccumulates, (i, o, s) => m.Run(i, o, null, s), m, FashionMobileViT.OutputLength);
-            }
-            default: throw new ArgumentOutOfRangeException(nameof(model), model, "not compiled into the benchmarks");
-        }
-    }
-
     /// <summary>The kind of a layer, from its description (for the per-kind summary).</summary>
     private static string Kind(string description) =>
         description.Contains("depthwise") ? "depthwise 3x3" :
@@ -60,27 +27,26 @@ internal static class LayerProfiler
 
         double peak1 = FmaPeak.Measure512();
         double peak = peak1 * threads;
-        var t = Create(model, threads);
+        using var t = ModelCatalog.Create(model, threads);
         var input = ModelCatalog.Input(model);
         var output = new float[t.OutputLength];
-        int layers = t.Descriptions.Count;
+        int layers = t.LayerDescriptions.Count;
         var stamps = new long[layers + 1];
         var times = new double[layers][];
         for (int i = 0; i < layers; i++) times[i] = new double[runs];
         var totals = new double[runs];
-        for (int w = 0; w < 20; w++) t.Run(input, output, stamps);
+        for (int w = 0; w < 20; w++) t.Run(input, output, null, stamps);
         for (int r = 0; r < runs; r++)
         {
-            t.Run(input, output, stamps);
+            t.Run(input, output, null, stamps);
             for (int i = 0; i < layers; i++) times[i][r] = (stamps[i + 1] - stamps[i]) * 1000.0 / Stopwatch.Frequency;
             totals[r] = (stamps[layers] - stamps[0]) * 1000.0 / Stopwatch.Frequency;
         }
-        t.Model.Dispose();
 
         var medians = times.Select(Median).ToArray();
         double total = Median(totals);
         double sum = medians.Sum();
-        long macs = t.Macs.Sum();
+        long macs = t.LayerMultiplyAccumulates.Sum();
         Console.WriteLine($"{model}, {threads} thread(s), median of {runs} runs after 20 warm-up runs");
         Console.WriteLine($"measured FMA peak: {peak1:F1} GFLOP/s per core (Vector512, 12 chains){(threads > 1 ? $", x{threads} = {peak:F1}" : "")}; Vector256: {FmaPeak.Measure256():F1}");
         Console.WriteLine($"total: {total:F3} ms median end to end (sum of layer medians {sum:F3} ms), {2.0 * macs / 1e9:F3} GFLOP, {2.0 * macs / total / 1e6:F1} GFLOP/s = {2.0 * macs / total / 1e6 / peak:P1} of peak");
@@ -89,16 +55,16 @@ internal static class LayerProfiler
         Console.WriteLine("|---:|---|---:|---:|---:|---:|");
         foreach (int i in Enumerable.Range(0, layers).OrderByDescending(i => medians[i]))
         {
-            double gflops = 2.0 * t.Macs[i] / medians[i] / 1e6;
-            Console.WriteLine($"| {i} | {Trim(t.Descriptions[i])} | {medians[i]:F3} | {medians[i] / sum:P1} | {(t.Macs[i] > 0 ? gflops.ToString("F1") : "-")} | {(t.Macs[i] > 0 ? (gflops / peak).ToString("P0") : "-")} |");
+            double gflops = 2.0 * t.LayerMultiplyAccumulates[i] / medians[i] / 1e6;
+            Console.WriteLine($"| {i} | {Trim(t.LayerDescriptions[i])} | {medians[i]:F3} | {medians[i] / sum:P1} | {(t.LayerMultiplyAccumulates[i] > 0 ? gflops.ToString("F1") : "-")} | {(t.LayerMultiplyAccumulates[i] > 0 ? (gflops / peak).ToString("P0") : "-")} |");
         }
         Console.WriteLine();
         Console.WriteLine("| kind | layers | ms | share | GFLOP/s | of peak |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
-        foreach (var g in Enumerable.Range(0, layers).GroupBy(i => Kind(t.Descriptions[i])).OrderByDescending(g => g.Sum(i => medians[i])))
+        foreach (var g in Enumerable.Range(0, layers).GroupBy(i => Kind(t.LayerDescriptions[i])).OrderByDescending(g => g.Sum(i => medians[i])))
         {
             double ms = g.Sum(i => medians[i]);
-            double gflops = 2.0 * g.Sum(i => t.Macs[i]) / ms / 1e6;
+            double gflops = 2.0 * g.Sum(i => t.LayerMultiplyAccumulates[i]) / ms / 1e6;
             Console.WriteLine($"| {g.Key} | {g.Count()} | {ms:F3} | {ms / sum:P1} | {gflops:F1} | {gflops / peak:P0} |");
         }
     }

@@ -16,7 +16,7 @@ public class ModelBenchmarks
     private float[] _output = null!;
     private float[] _ortOutput = null!;
 
-    [Params("mobilevit-xx-small", "mobilevit-x-small", "mobilevit-small", "mobilevit-xx-small-fashion")]
+    [Params("mobilevit-xx-small", "mobilevit-x-small", "mobilevit-small", "mobilevit-xx-small-fashion", "mobilevitv2-0.5", "deeplabv3-mobilevit-xx-small")]
     public string Model { get; set; } = "";
 
     [Params(1, 2)]
@@ -30,7 +30,7 @@ public class ModelBenchmarks
         _output = new float[_ours.OutputLength];
         _ortOutput = new float[_ours.OutputLength];
         _ort = new OnnxRuntimeModel(ModelCatalog.OnnxPath(Model), _input, _ortOutput,
-            [1, _ours.InputChannels, _ours.InputHeight, _ours.InputWidth], [1, _ours.OutputLength], Threads);
+            [1, _ours.InputChannels, _ours.InputHeight, _ours.InputWidth], ModelCatalog.OutputShape(_ours), Threads);
         // Both answer the same question before anything is timed.
         _ours.Run(_input, _output);
         _ort.Run();

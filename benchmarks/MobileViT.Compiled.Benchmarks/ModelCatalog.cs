@@ -14,14 +14,26 @@ internal static class ModelCatalog
         "mobilevit-x-small" => MobileViTXSmall.Create(threads),
         "mobilevit-small" => MobileViTSmall.Create(threads),
         "mobilevit-xx-small-fashion" => FashionMobileViT.Create(threads),
+        "deeplabv3-mobilevit-xx-small" => DeepLabV3MobileViTXXSmall.Create(threads),
+        "mobilevitv2-0.5" => MobileViTV2Half.Create(threads),
         _ => throw new ArgumentOutOfRangeException(nameof(model), model, "not compiled into the benchmarks"),
     };
 
     public static string OnnxPath(string model) => Path.Combine(RepoRoot, "benchmarks", "onnx", model + ".onnx");
 
-    /// <summary>A reference input of the model's size: input.rand0 for 256x256 models, the first fashion test image for 64x64.</summary>
+    /// <summary>The ONNX export's output shape: [1, labels] for a classifier, [1, labels, height, width] for segmentation.</summary>
+    public static long[] OutputShape(ICompiledModel model) => model is DeepLabV3MobileViTXXSmall
+        ? [1, DeepLabV3MobileViTXXSmall.OutputChannels, DeepLabV3MobileViTXXSmall.OutputHeight, DeepLabV3MobileViTXXSmall.OutputWidth]
+        : [1, model.OutputLength];
+
+    /// <summary>
+    /// A reference input of the model's size: input.rand0 for 256x256 models, the 512x512 photo for the segmentation
+    /// model, the first fashion test image for 64x64.
+    /// </summary>
     public static float[] Input(string model)
     {
+        if (model == "deeplabv3-mobilevit-xx-small")
+            return Read(Path.Combine(RepoRoot, "tests", "fixtures", "inputs", "inputs-512.safetensors"), "input.photo_chelsea");
         if (model == "mobilevit-xx-small-fashion")
             return Read(Path.Combine(RepoRoot, "tests", "fixtures", "models", model, "reference.safetensors"), "input.test16").AsSpan(0, 64 * 64).ToArray();
         return Read(Path.Combine(RepoRoot, "tests", "fixtures", "inputs", "inputs-256.safetensors"), "input.rand0");

@@ -19,4 +19,16 @@ public interface ICompiledModel : IDisposable
 
     /// <summary>Runs the model and reports each encoder stage's output (to compare with a reference's hidden_states).</summary>
     void Run(ReadOnlySpan<float> pixelValues, Span<float> output, StageObserver? observer);
+
+    /// <summary>
+    /// Runs the model; a non-empty <paramref name="stepTimestamps"/> (LayerDescriptions.Count + 1 entries) receives
+    /// Stopwatch.GetTimestamp() before the first kernel call and after each one: the per-layer profile.
+    /// </summary>
+    void Run(ReadOnlySpan<float> pixelValues, Span<float> output, StageObserver? observer, Span<long> stepTimestamps);
+
+    /// <summary>What each kernel call of Run computes, with its shapes, in order.</summary>
+    IReadOnlyList<string> LayerDescriptions { get; }
+
+    /// <summary>Multiply-accumulates of each kernel call of Run, in order.</summary>
+    IReadOnlyList<long> LayerMultiplyAccumulates { get; }
 }

@@ -60,6 +60,8 @@ internal static class ModelEmitter
         w.Line("int global::MobileViT.Compiled.ICompiledModel.InputWidth => InputWidth;");
         w.Line("int global::MobileViT.Compiled.ICompiledModel.OutputLength => OutputLength;");
         w.Line("global::System.Collections.Generic.IReadOnlyList<string> global::MobileViT.Compiled.ICompiledModel.Labels => Labels;");
+        w.Line("global::System.Collections.Generic.IReadOnlyList<string> global::MobileViT.Compiled.ICompiledModel.LayerDescriptions => LayerDescriptions;");
+        w.Line("global::System.Collections.Generic.IReadOnlyList<long> global::MobileViT.Compiled.ICompiledModel.LayerMultiplyAccumulates => LayerMultiplyAccumulates;");
         w.Line();
     }
 
