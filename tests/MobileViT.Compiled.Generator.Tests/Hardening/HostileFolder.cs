@@ -22,7 +22,11 @@ internal static class HostileFolder
     private static readonly JsonObject s_header = JsonNode.Parse(HeaderText)!.AsObject();
 
     /// <summary>A fresh, editable copy of the fixture's safetensors header.</summary>
-    public static JsonObject Header() => s_header.DeepClone().AsObject();
+    /// <remarks>Locked: JsonNode materializes its children lazily, so concurrent first reads of the shared node race.</remarks>
+    public static JsonObject Header()
+    {
+        lock (s_header) return s_header.DeepClone().AsObject();
+    }
 
     public static long DataLength => Weights.Length - 8 - (long)BitConverter.ToUInt64(Weights, 0);
 

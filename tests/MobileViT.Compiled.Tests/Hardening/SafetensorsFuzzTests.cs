@@ -122,7 +122,8 @@ public class SafetensorsFuzzTests(ITestOutputHelper output)
             }
             default: // structured edits of header entries, data unchanged
             {
-                var header = s_header.DeepClone().AsObject();
+                JsonObject header;
+                lock (s_header) header = s_header.DeepClone().AsObject(); // JsonNode materializes lazily: not safe to share unlocked
                 var names = header.Select(p => p.Key).Where(k => k != "__metadata__").ToArray();
                 for (int n = random.Next(1, 4); n > 0; n--)
                 {
