@@ -127,7 +127,7 @@ public class BuildTimeHardeningTests
         ["weights: dtype F64"] = (() => Folder(manifest: HeaderWith(h => { h["classifier.bias"]!["dtype"] = "F64"; h["classifier.bias"]!["shape"] = new JsonArray(5); })), "MVC010", ["'classifier.bias'", "[5]"]),
         ["weights: dtype U8 of the right size"] = (() => Folder(manifest: HeaderWith(h => { h["classifier.bias"]!["dtype"] = "U8"; h["classifier.bias"]!["shape"] = new JsonArray(10); SetSpan(h, "classifier.bias", 10); })), "MVC011", ["'classifier.bias'", "U8"]),
         ["weights: duplicate tensor name"] = (() => Folder(manifest: Manifest(HeaderText.Insert(1, "\"classifier.bias\":" + Header()["classifier.bias"]!.ToJsonString() + ","))), "MVC013", ["'classifier.bias'"]),
-        ["weights: another architecture (x-small)"] = (() => Folder(manifest: ModelFolder.Fixture("mobilevit-x-small").ManifestText), "MVC010", ["model.safetensors"]),
+        ["weights: another architecture (x-small)"] = (() => Folder(manifest: ModelFolder.ManifestFor(File.ReadAllBytes(Path.Combine(ModelFolder.FixtureDirectory("mobilevit-x-small"), "model.safetensors")), WeightsPath)), "MVC010", ["model.safetensors"]),
     };
 
     private static void SetSpan(JsonObject header, string name, long bytes)
@@ -156,6 +156,10 @@ public class BuildTimeHardeningTests
         Assert.Equal(DiagnosticSeverity.Error, diagnostic!.Severity);
         string message = diagnostic.GetMessage();
         foreach (string part in parts) Assert.Contains(part, message);
+        // The diagnostic points at the file at fault, so the IDE and the build log name it.
+        string file = diagnostic.Location.GetLineSpan().Path;
+        if (name.StartsWith("config:", StringComparison.Ordinal)) Assert.Equal("/models/m/config.json", file);
+        else if (name != "weights: manifest not a manifest") Assert.Equal(WeightsPath, file);
     }
 
     [Fact]
