@@ -208,3 +208,28 @@ public sealed class HostileLoadTests : IDisposable
         Console.WriteLine($"{dtype}: worst relative logit error over 16 images {worst:E2}");
     }
 }
+
+/// <summary>The storage failing part-way through a load (disk error, share gone) is a ModelLoadException too.</summary>
+public class FailingStorageTests
+{
+    [Theory]
+    [InlineData(4)]        // inside the length prefix
+    [InlineData(100)]      // inside the header
+    [InlineData(1 << 20)]  // inside the data
+    public void AReadErrorPartWayIsAModelLoadException(int failAfter)
+    {
+        var bytes = File.ReadAllBytes(CompiledModels.WeightsPath("mobilevit-xx-small-fashion"));
+        var e = Assert.Throws<ModelLoadException>(() => WeightLoader.Load(new FailingStream(bytes, failAfter), "flaky.safetensors", FashionMobileViT.ExpectedTensors));
+        Assert.Contains("could not be read", e.Message);
+        Assert.IsType<IOException>(e.InnerException);
+    }
+
+    private sealed class FailingStream(byte[] content, int failAfter) : MemoryStream(content, writable: false)
+    {
+        public override int Read(byte[] buffer, int offset, int count)
+            => Position + count > failAfter ? throw new IOException("simulated device error") : base.Read(buffer, offset, count);
+
+        public override int Read(Span<byte> buffer)
+            => Position + buffer.Length > failAfter ? throw new IOException("simulated device error") : base.Read(buffer);
+    }
+}
