@@ -14,8 +14,9 @@ namespace MobileViT.Compiled.Generator.Tests.Hardening;
 /// </summary>
 public class GeneratorFuzzTests(ITestOutputHelper output)
 {
-    private const int Iterations = 2000;
-    private const int Seconds = 8;
+    // CI bounds; MOBILEVIT_FUZZ_ITERATIONS / MOBILEVIT_FUZZ_SECONDS raise them for a longer local run.
+    private static readonly int Iterations = int.TryParse(Environment.GetEnvironmentVariable("MOBILEVIT_FUZZ_ITERATIONS"), out int n) ? n : 2000;
+    private static readonly int Seconds = int.TryParse(Environment.GetEnvironmentVariable("MOBILEVIT_FUZZ_SECONDS"), out int t) ? t : 8;
 
     private static readonly string[] s_configFields =
     [
@@ -88,7 +89,7 @@ public class GeneratorFuzzTests(ITestOutputHelper output)
                     };
                     break;
                 case 4: header.Remove(name); break;
-                case 5: header[name + (random.Next(2) == 0 ? "" : ".x")] = JsonNode.Parse(header[names[random.Next(names.Length)]]!.ToJsonString()); break;
+                case 5 when header[names[random.Next(names.Length)]] is JsonNode source: header[name + (random.Next(2) == 0 ? "" : ".x")] = source.DeepClone(); break;
                 case 6: header["extra." + random.Next(1000)] = JsonNode.Parse(entry.ToJsonString()); break;
                 case 7: entry.Remove(new[] { "dtype", "shape", "data_offsets" }[random.Next(3)]); break;
                 default: dataLength = random.Next(2) == 0 ? random.NextInt64(DataLength) : DataLength + random.Next(1, 1 << 20); break;
@@ -127,6 +128,7 @@ public class GeneratorFuzzTests(ITestOutputHelper output)
     private void Fuzz(string what, Func<int, ModelFolder> folder)
     {
         int baseSeed = int.TryParse(Environment.GetEnvironmentVariable("MOBILEVIT_FUZZ_SEED"), out int s) ? s : Random.Shared.Next();
+        bool compileAll = Environment.GetEnvironmentVariable("MOBILEVIT_FUZZ_COMPILE") == "1";
         int accepted = 0, refused = 0;
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < Iterations && clock.Elapsed.TotalSeconds < Seconds; i++)
@@ -135,7 +137,8 @@ public class GeneratorFuzzTests(ITestOutputHelper output)
             var input = folder(seed); // a mutator bug surfaces here, outside the contract check
             try
             {
-                if (Check(input).Accepted) accepted++;
+                // The first few accepted inputs are also compiled (MOBILEVIT_FUZZ_COMPILE=1: all of them).
+                if (Check(input, compile: compileAll || accepted < 3).Accepted) accepted++;
                 else refused++;
             }
             catch (Exception e)

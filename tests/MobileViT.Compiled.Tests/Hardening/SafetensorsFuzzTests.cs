@@ -137,7 +137,9 @@ public class SafetensorsFuzzTests(ITestOutputHelper output)
                         case 3: header.Remove(name); break;
                         case 4: entry["shape"] = new JsonArray(); break;
                         case 5: entry.Remove("data_offsets"); break;
-                        default: header[name] = JsonNode.Parse(header[names[random.Next(names.Length)]]!.ToJsonString()); break;
+                        default:
+                            if (header[names[random.Next(names.Length)]] is JsonNode source) header[name] = source.DeepClone();
+                            break;
                     }
                 }
                 return HalfPrecision.Build(header.ToJsonString(), s_fixture[(8 + s_headerLength)..]);
@@ -148,7 +150,9 @@ public class SafetensorsFuzzTests(ITestOutputHelper output)
     [Fact]
     public void MutatedModelFilesAreLoadedOrRefused()
     {
-        const int iterations = 3000, seconds = 8;
+        // CI bounds; MOBILEVIT_FUZZ_ITERATIONS / MOBILEVIT_FUZZ_SECONDS raise them for a longer local run.
+        int iterations = int.TryParse(Environment.GetEnvironmentVariable("MOBILEVIT_FUZZ_ITERATIONS"), out int n) ? n : 3000;
+        int seconds = int.TryParse(Environment.GetEnvironmentVariable("MOBILEVIT_FUZZ_SECONDS"), out int t) ? t : 8;
         int baseSeed = int.TryParse(Environment.GetEnvironmentVariable("MOBILEVIT_FUZZ_SEED"), out int s) ? s : Random.Shared.Next();
         int accepted = 0, refused = 0;
         var clock = Stopwatch.StartNew();
