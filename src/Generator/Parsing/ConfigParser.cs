@@ -56,9 +56,10 @@ internal sealed class ConfigParser
         _root = rootObject;
         int errorsBefore = _diagnostics.Count;
 
-        string modelType = RequiredString("model_type", "MobileViT") ?? "";
+        string? declaredType = RequiredString("model_type", "MobileViT");
+        string modelType = declaredType ?? "";
         bool v2 = modelType == "mobilevitv2";
-        if (modelType.Length > 0 && modelType != "mobilevit" && !v2)
+        if (declaredType is not null && modelType != "mobilevit" && !v2)
         {
             var field = _root.Get("model_type")!;
             _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, field.Line, field.Column, _path, "model_type", modelType,

@@ -47,6 +47,11 @@ public static class WeightLoader
         {
             throw new ModelLoadException(source, null, "the file ended before its declared data: truncated", e);
         }
+        catch (IOException e)
+        {
+            // A read that fails part-way (disk error, network share gone): still the one documented exception.
+            throw new ModelLoadException(source, null, $"could not be read ({e.Message})", e);
+        }
     }
 
     private static float[] ReadAsFloat32(Stream stream, SafetensorsHeader header, SafetensorsEntry entry, string source)
