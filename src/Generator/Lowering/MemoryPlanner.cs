@@ -57,6 +57,8 @@ internal static class MemoryPlanner
             arena = Math.Max(arena, offset + size);
         }
 
+        if (arena > int.MaxValue)
+            throw new UnsupportedShapeException($"the activations need {arena} floats, more than one .NET array can hold");
         var offsets = new int[values.Count];
         foreach (var value in values)
         {
@@ -80,8 +82,8 @@ internal static class MemoryPlanner
             else if (step.Kind == OpKind.SeparableAttention)
                 scratch = Math.Max(scratch, (long)step.OutShape.Pixels / (step.PatchSize * step.PatchSize) + step.OutShape.Channels);
         }
-        if (arena > int.MaxValue || scratch > int.MaxValue)
-            throw new UnsupportedShapeException($"the activations need {arena + scratch} floats, more than one .NET array can hold");
+        if (scratch > int.MaxValue)
+            throw new UnsupportedShapeException($"the kernel scratch needs {scratch} floats, more than one .NET array can hold");
         return (offsets, (int)arena, (int)scratch);
     }
 

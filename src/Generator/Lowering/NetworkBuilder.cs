@@ -311,7 +311,7 @@ internal sealed partial class NetworkBuilder
         return _values.Count - 1;
     }
 
-    private int NewView(int parent, Shape shape, string name, int offset)
+    private int NewView(int parent, Shape shape, string name, long offset)
     {
         _values.Add(new ValueInfo(_values.Count, shape, name, parent, offset));
         return _values.Count - 1;

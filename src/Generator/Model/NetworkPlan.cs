@@ -38,7 +38,7 @@ internal enum WeightKind
 internal sealed record Shape(int Channels, int Height, int Width)
 {
     public int Pixels => Height * Width;
-    public int Length => Channels * Height * Width;
+    public long Length => (long)Channels * Height * Width;
     public override string ToString() => $"{Channels}x{Height}x{Width}";
 }
 
@@ -47,7 +47,7 @@ internal sealed record Shape(int Channels, int Height, int Width)
 /// activation arena. A value with a parent is a view at <see cref="ParentOffset"/> floats into the parent
 /// (how the fusion conv's channel concat costs nothing).
 /// </summary>
-internal sealed record ValueInfo(int Id, Shape Shape, string Name, int Parent, int ParentOffset)
+internal sealed record ValueInfo(int Id, Shape Shape, string Name, int Parent, long ParentOffset)
 {
     public const int Input = 0;
     public const int Output = 1;

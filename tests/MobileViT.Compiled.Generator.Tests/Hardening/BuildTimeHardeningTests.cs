@@ -210,9 +210,7 @@ public class BuildTimeHardeningTests
     public void ExtremeButWellFormedConfigsAreAcceptedOrRefusedNeverCrash(string field, string json)
         => Check(new ModelFolder("m", ConfigWith(field, json), null));
 
-    [Fact(Skip = "Generator crash found here: MemoryPlanner.Plan casts each offset with checked((int)offset) BEFORE its "
-        + "arena > int.MaxValue check, so an oversized network throws OverflowException (CS8785) instead of MVC016. "
-        + "Lowering is owned elsewhere; the fix is to move the int.MaxValue check above the offsets loop.")]
+    [Fact]
     public void LargestChannelsAndImageSizeAreRefusedNotCrashed()
     {
         // Every size at its parser maximum: the activations exceed one .NET array.
