@@ -45,6 +45,7 @@ internal static class ImageDecoder
             try { RawImage.Validate(declared.Width, declared.Height); }
             catch (ArgumentException e) { throw new ImageDecodeException(e.Message, e); }
         }
+        CheckJpegStructure(bytes);
         ImageInfo? info;
         try
         {
@@ -71,6 +72,40 @@ internal static class ImageDecoder
         if (result.Width != header.Width || result.Height != header.Height || result.Data.Length != (long)result.Width * result.Height * channels)
             throw new ImageDecodeException($"the decoder returned {result.Width}x{result.Height} ({result.Data.Length} bytes) for an image declared {header.Width}x{header.Height}");
         return new RawImage(result.Width, result.Height, channels, result.Data);
+    }
+
+    /// <summary>
+    /// Walks a JPEG's marker segments up to the start of the image data: every segment must fit in the file and a
+    /// frame header must come before the scan. stb_image loops forever on some truncated headers (a fuzz test found
+    /// a 17-byte file cut inside its APP0 segment), so such files are refused before it sees them.
+    /// </summary>
+    private static void CheckJpegStructure(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.Length < 2 || bytes[0] != 0xFF || bytes[1] != 0xD8) return; // not a JPEG
+        bool frame = false;
+        int position = 2;
+        while (true)
+        {
+            if (position >= bytes.Length || bytes[position] != 0xFF)
+                throw new ImageDecodeException($"corrupt JPEG: no marker at byte {position} (truncated or damaged before the image data)");
+            while (position < bytes.Length && bytes[position] == 0xFF) position++; // fill bytes
+            if (position >= bytes.Length) throw new ImageDecodeException("corrupt JPEG: the file ends before the image data");
+            byte marker = bytes[position++];
+            if (marker is >= 0xD0 and <= 0xD7 or 0x01) continue; // RSTn, TEM: no length
+            if (marker is 0xD8 or 0xD9 or 0x00)
+                throw new ImageDecodeException($"corrupt JPEG: marker FF{marker:X2} at byte {position - 1} before the image data");
+            if (position + 2 > bytes.Length) throw new ImageDecodeException("corrupt JPEG: the file ends inside a segment header");
+            int length = BinaryPrimitives.ReadUInt16BigEndian(bytes[position..]);
+            if (length < 2 || position + length > bytes.Length)
+                throw new ImageDecodeException($"corrupt JPEG: segment FF{marker:X2} at byte {position - 2} declares {length} bytes, past the end of the {bytes.Length}-byte file (truncated?)");
+            if (marker is >= 0xC0 and <= 0xCF and not (0xC4 or 0xC8 or 0xCC)) frame = true;
+            if (marker == 0xDA)
+            {
+                if (!frame) throw new ImageDecodeException("corrupt JPEG: image data before the frame header");
+                return;
+            }
+            position += length;
+        }
     }
 
     private static (int Width, int Height)? DeclaredSize(ReadOnlySpan<byte> bytes)
