@@ -13,16 +13,7 @@ internal sealed partial class NetworkBuilder
     {
         int input = NewValue(InputShape, "pixel_values");
         int output = NewValue(new Shape(_config.Labels.Count, 1, 1), "logits");
-        int x = EncoderV2(input);
-        var features = Shape(x);
-        int pooled = NewValue(new Shape(features.Channels, 1, 1), "pooled");
-        AddStep(OpKind.GlobalAveragePool, $"global average pool: {features} -> {features.Channels}", "", WeightKind.None,
-            Array.Empty<string>(), x, pooled, features, Shape(pooled));
-        int labels = _config.Labels.Count;
-        Require("classifier.weight", labels, features.Channels);
-        Require("classifier.bias", labels);
-        AddStep(OpKind.Linear, $"classifier: linear {features.Channels} -> {labels}", "classifier", WeightKind.Plain,
-            new[] { "classifier.weight", "classifier.bias" }, pooled, output, Shape(pooled), Shape(output), macs: (long)labels * features.Channels);
+        ClassifierHead(EncoderV2(input), output);
     }
 
     private int EncoderV2(int input)

@@ -47,17 +47,21 @@ internal sealed partial class NetworkBuilder
         int output = NewValue(new Shape(_config.Labels.Count, 1, 1), "logits");
         int x = Encoder(input);
         x = ConvLayer(_config.Prefix + "conv_1x1_exp", "conv_1x1_exp", x, _config.NeckHiddenSizes[6], 1);
+        ClassifierHead(x, output);
+    }
 
-        var expanded = Shape(x);
-        int pooled = NewValue(new Shape(expanded.Channels, 1, 1), "pooled");
-        AddStep(OpKind.GlobalAveragePool, $"global average pool: {expanded} -> {expanded.Channels}", "", WeightKind.None,
-            Array.Empty<string>(), x, pooled, expanded, Shape(pooled));
-
+    /// <summary>The classification head of both MobileViT versions: global average pool, then a linear layer into the output.</summary>
+    private void ClassifierHead(int features, int output)
+    {
+        var shape = Shape(features);
+        int pooled = NewValue(new Shape(shape.Channels, 1, 1), "pooled");
+        AddStep(OpKind.GlobalAveragePool, $"global average pool: {shape} -> {shape.Channels}", "", WeightKind.None,
+            Array.Empty<string>(), features, pooled, shape, Shape(pooled));
         int labels = _config.Labels.Count;
-        Require("classifier.weight", labels, expanded.Channels);
+        Require("classifier.weight", labels, shape.Channels);
         Require("classifier.bias", labels);
-        AddStep(OpKind.Linear, $"classifier: linear {expanded.Channels} -> {labels}", "classifier", WeightKind.Plain,
-            new[] { "classifier.weight", "classifier.bias" }, pooled, output, Shape(pooled), Shape(output), macs: (long)labels * expanded.Channels);
+        AddStep(OpKind.Linear, $"classifier: linear {shape.Channels} -> {labels}", "classifier", WeightKind.Plain,
+            new[] { "classifier.weight", "classifier.bias" }, pooled, output, Shape(pooled), Shape(output), macs: (long)labels * shape.Channels);
     }
 
     /// <summary>
