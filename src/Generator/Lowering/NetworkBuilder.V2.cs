@@ -105,13 +105,5 @@ internal sealed partial class NetworkBuilder
     }
 
     private int GroupNormStep(string module, string field, int x)
-    {
-        var shape = Shape(x);
-        Require(module + ".weight", shape.Channels);
-        Require(module + ".bias", shape.Channels);
-        int output = NewValue(shape, field);
-        AddStep(OpKind.GroupNorm, $"{module}: GroupNorm (1 group) over {shape}", field, WeightKind.Norm,
-            new[] { module + ".weight", module + ".bias" }, x, output, shape, shape, epsilon: _config.LayerNormEps);
-        return output;
-    }
+        => NormStep(OpKind.GroupNorm, module, field, x, $"GroupNorm (1 group) over {Shape(x)}");
 }

@@ -246,12 +246,16 @@ internal sealed partial class NetworkBuilder
     }
 
     private int LayerNormStep(string module, string field, int x)
+        => NormStep(OpKind.LayerNorm, module, field, x, $"LayerNorm over {Shape(x).Channels} channels, {Shape(x).Pixels} tokens");
+
+    /// <summary>A normalization with a per-channel weight and bias (LayerNorm over channels, or MobileViTV2's single-group GroupNorm).</summary>
+    private int NormStep(OpKind kind, string module, string field, int x, string what)
     {
         var shape = Shape(x);
         Require(module + ".weight", shape.Channels);
         Require(module + ".bias", shape.Channels);
         int output = NewValue(shape, field);
-        AddStep(OpKind.LayerNorm, $"{module}: LayerNorm over {shape.Channels} channels, {shape.Pixels} tokens", field, WeightKind.Norm,
+        AddStep(kind, $"{module}: {what}", field, WeightKind.Norm,
             new[] { module + ".weight", module + ".bias" }, x, output, shape, shape, epsilon: _config.LayerNormEps);
         return output;
     }
