@@ -4,9 +4,11 @@ using MobileViT.Compiled.Benchmarks;
 // dotnet run -c Release --project benchmarks/MobileViT.Compiled.Benchmarks -- --filter '*ModelBenchmarks*'
 // Any BenchmarkDotNet argument works (--filter, --job short, --list flat, ...).
 // -- profile <model> [threads] [runs]: per-layer profile (ms, share, GFLOP/s, share of the measured peak).
+// -- ort-profile <model> [threads] [runs]: the same for ONNX Runtime, per node (its own profiler).
 // -- kernels [threads] [rounds]: kernels at real layer shapes.
 // -- peak: the measured single-core FMA peak.
 if (args.Length > 0 && args[0] == "profile") { LayerProfiler.Profile(args[1..]); return; }
+if (args.Length > 0 && args[0] == "ort-profile") { OrtProfiler.Profile(args[1..]); return; }
 if (args.Length > 0 && args[0] == "kernels") { KernelShapes.Run(args[1..]); return; }
 if (args.Length > 0 && args[0] == "peak")
 {

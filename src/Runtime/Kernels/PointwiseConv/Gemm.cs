@@ -47,15 +47,29 @@ internal static unsafe class Gemm
         return packed;
     }
 
-    /// <summary>Floats of input panel a block needs on a path: k * 3 vectors.</summary>
-    public static int PanelLength(Isa isa, int k) => k * 3 * KernelIsa.Lanes(isa);
+    /// <summary>Packed input floats one chunk holds at most (256 KiB: it stays in L2 while every weight panel reads it).</summary>
+    private const int ChunkFloats = 64 * 1024;
+
+    /// <summary>Pixel blocks per chunk for a reduction of length k: as many as fit in <see cref="ChunkFloats"/>, 1 to 16.</summary>
+    private static int ChunkBlocks(int k, int blockWidth) => Math.Clamp(ChunkFloats / Math.Max(1, k * blockWidth), 1, 16);
+
+    /// <summary>Floats of input panel a chunk needs on a path: k * 3 vectors per block, <see cref="ChunkBlocks"/> blocks.</summary>
+    public static int PanelLength(Isa isa, int k)
+    {
+        int blockWidth = 3 * KernelIsa.Lanes(isa);
+        return k * blockWidth * ChunkBlocks(k, blockWidth);
+    }
 
     /// <summary>
-    /// Runs the whole GEMM; with a pool of more than one thread the work is split into items of one pixel block x a
-    /// range of 8-row weight panels (pixel blocks first; weight-panel ranges only when there are too few blocks to
-    /// keep every thread busy). Every output element is still computed by one microkernel call over the whole K in the
-    /// same order, so the result is bitwise identical for any thread count. Thread 0 (the caller) packs into
-    /// <paramref name="panel"/>, the other threads into their own thread buffer.
+    /// Runs the whole GEMM in chunks of up to 16 pixel blocks (3 vectors each): a chunk's input is packed once, then
+    /// each 8-row weight panel sweeps the chunk's blocks. So each output row is written as one contiguous run of up
+    /// to 768 pixels (a few prefetchable streams) rather than all M rows being touched per 48-pixel block, which at
+    /// high resolution (64 KiB between rows, small K) stalled on store misses at about half the FMA rate.
+    /// With a pool of more than one thread the work is split into items of one chunk x a range of weight panels
+    /// (chunks are shrunk to give every thread about 4 items; weight-panel ranges only when there are still too few).
+    /// Every output element is still computed by one microkernel call over the whole K in the same order, so the
+    /// result is bitwise identical for any thread count and chunk size. Thread 0 (the caller) packs into
+    /// <paramref name="panel"/> (at least <see cref="PanelLength"/> floats), the other threads into their own thread buffer.
     /// </summary>
     public static void Run<TOps, TV, TAct, TPacker>(ref TPacker packer, float* packedW, float* bias, float* output,
         float* residual, int k, int m, int n, float* panel, bool forceMr4 = false, WorkerPool? pool = null)
@@ -64,28 +78,32 @@ internal static unsafe class Gemm
         int blockWidth = 3 * TOps.Count;
         int blocks = (n + blockWidth - 1) / blockWidth;
         int panels = (m + Mr - 1) / Mr;
+        int chunk = ChunkBlocks(k, blockWidth);
         if (pool is null || pool.Threads == 1 || blocks * panels < 2)
         {
-            for (int p0 = 0; p0 < n; p0 += blockWidth)
-                Block<TOps, TV, TAct, TPacker>(ref packer, packedW, bias, output, residual, k, m, n, panel, forceMr4, p0, 0, m);
+            for (int p0 = 0; p0 < n; p0 += chunk * blockWidth)
+                Chunk<TOps, TV, TAct, TPacker>(ref packer, packedW, bias, output, residual, k, m, n, panel, forceMr4, p0,
+                    Math.Min(n, p0 + chunk * blockWidth), 0, m);
             return;
         }
         // At least ~4 items per thread so a descheduled thread's share is picked up by the others.
         int target = 4 * pool.Threads;
-        int groups = blocks >= target ? 1 : Math.Min(panels, (target + blocks - 1) / blocks);
+        chunk = Math.Clamp(blocks / target, 1, chunk);
+        int chunks = (blocks + chunk - 1) / chunk;
+        int groups = chunks >= target ? 1 : Math.Min(panels, (target + chunks - 1) / chunks);
         var job = new Job
         {
             Packer = Unsafe.AsPointer(ref packer), PackedW = packedW, Bias = bias, Output = output, Residual = residual,
-            K = k, M = m, N = n, Panel = panel, ForceMr4 = forceMr4, Groups = groups, Panels = panels,
+            K = k, M = m, N = n, Panel = panel, ForceMr4 = forceMr4, Groups = groups, Panels = panels, ChunkWidth = chunk * blockWidth,
         };
-        pool.For(blocks * groups, &Item<TOps, TV, TAct, TPacker>, &job);
+        pool.For(chunks * groups, &Item<TOps, TV, TAct, TPacker>, &job);
     }
 
     private struct Job
     {
         public void* Packer;
         public float* PackedW, Bias, Output, Residual, Panel;
-        public int K, M, N, Groups, Panels;
+        public int K, M, N, Groups, Panels, ChunkWidth;
         public bool ForceMr4;
     }
 
@@ -93,40 +111,52 @@ internal static unsafe class Gemm
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation where TPacker : struct, IPanelPacker
     {
         ref Job j = ref Unsafe.AsRef<Job>(state);
-        int block = item / j.Groups, g = item - block * j.Groups;
+        int chunk = item / j.Groups, g = item - chunk * j.Groups;
         int m0 = g * j.Panels / j.Groups * Mr, m1 = Math.Min(j.M, (g + 1) * j.Panels / j.Groups * Mr);
-        float* panel = thread == 0 ? j.Panel : KernelIsa.ThreadPointer(j.K * 3 * TOps.Count);
+        float* panel = thread == 0 ? j.Panel : KernelIsa.ThreadPointer(j.K * j.ChunkWidth);
         TPacker packer = Unsafe.AsRef<TPacker>(j.Packer);
-        Block<TOps, TV, TAct, TPacker>(ref packer, j.PackedW, j.Bias, j.Output, j.Residual, j.K, j.M, j.N, panel, j.ForceMr4,
-            block * 3 * TOps.Count, m0, m1);
+        int p0 = chunk * j.ChunkWidth;
+        Chunk<TOps, TV, TAct, TPacker>(ref packer, j.PackedW, j.Bias, j.Output, j.Residual, j.K, j.M, j.N, panel, j.ForceMr4,
+            p0, Math.Min(j.N, p0 + j.ChunkWidth), m0, m1);
     }
 
-    /// <summary>One pixel block (from p0, up to 3 vectors wide) x output rows [mStart, mEnd) (multiples of 8 but the last).</summary>
+    /// <summary>
+    /// Pixels [p0, p1) (whole blocks of 3 vectors but the last) x output rows [mStart, mEnd) (multiples of 8 but the last):
+    /// every block of the chunk is packed (k x width floats each, one after another), then each weight panel runs
+    /// over all of them.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block<TOps, TV, TAct, TPacker>(ref TPacker packer, float* packedW, float* bias, float* output,
-        float* residual, int k, int m, int n, float* panel, bool forceMr4, int p0, int mStart, int mEnd)
+    private static void Chunk<TOps, TV, TAct, TPacker>(ref TPacker packer, float* packedW, float* bias, float* output,
+        float* residual, int k, int m, int n, float* panel, bool forceMr4, int p0, int p1, int mStart, int mEnd)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation where TPacker : struct, IPanelPacker
     {
         int lanes = TOps.Count;
+        int blockWidth = 3 * lanes;
         float* tile = stackalloc float[Mr * 3 * 16];
         float* bias8 = stackalloc float[Mr];
+        for (int q = p0; q < p1; q += blockWidth)
         {
-            int cols = Math.Min(3 * lanes, n - p0);
-            int nv = (cols + lanes - 1) / lanes;
-            int width = nv * lanes;
-            packer.Pack<TOps, TV>(panel, p0, cols, width);
-            for (int m0 = mStart; m0 < mEnd; m0 += Mr)
+            int cols = Math.Min(blockWidth, p1 - q);
+            int width = (cols + lanes - 1) / lanes * lanes;
+            packer.Pack<TOps, TV>(panel + (long)(q - p0) * k, q, cols, width);
+        }
+        for (int m0 = mStart; m0 < mEnd; m0 += Mr)
+        {
+            int rows = Math.Min(Mr, m - m0);
+            for (int r = 0; r < Mr; r++) bias8[r] = r < rows && bias != null ? bias[m0 + r] : 0f;
+            float* a = packedW + (long)m0 * k;
+            for (int q = p0; q < p1; q += blockWidth)
             {
-                int rows = Math.Min(Mr, m - m0);
-                for (int r = 0; r < Mr; r++) bias8[r] = r < rows && bias != null ? bias[m0 + r] : 0f;
-                float* a = packedW + (long)m0 * k;
-                float* c = output + (long)m0 * n + p0;
-                float* res = residual == null ? null : residual + (long)m0 * n + p0;
+                int cols = Math.Min(blockWidth, p1 - q);
+                int nv = (cols + lanes - 1) / lanes;
+                float* b = panel + (long)(q - p0) * k;
+                float* c = output + (long)m0 * n + q;
+                float* res = residual == null ? null : residual + (long)m0 * n + q;
                 if (TOps.Mr8 && !forceMr4)
                 {
-                    if (nv == 3) Micro8xV3<TOps, TV, TAct>(k, a, panel, bias8, c, res, n, rows, cols, tile);
-                    else if (nv == 2) Micro8xV2<TOps, TV, TAct>(k, a, panel, bias8, c, res, n, rows, cols, tile);
-                    else Micro8xV1<TOps, TV, TAct>(k, a, panel, bias8, c, res, n, rows, cols, tile);
+                    if (nv == 3) Micro8xV3<TOps, TV, TAct>(k, a, b, bias8, c, res, n, rows, cols, tile);
+                    else if (nv == 2) Micro8xV2<TOps, TV, TAct>(k, a, b, bias8, c, res, n, rows, cols, tile);
+                    else Micro8xV1<TOps, TV, TAct>(k, a, b, bias8, c, res, n, rows, cols, tile);
                 }
                 else
                 {
@@ -136,9 +166,9 @@ internal static unsafe class Gemm
                         float* ch = c + (long)r0 * n;
                         float* rh = res == null ? null : res + (long)r0 * n;
                         int hr = Math.Min(4, rows - r0);
-                        if (nv == 3) Micro4xV3<TOps, TV, TAct>(k, a + r0, panel, bias8 + r0, ch, rh, n, hr, cols, tile);
-                        else if (nv == 2) Micro4xV2<TOps, TV, TAct>(k, a + r0, panel, bias8 + r0, ch, rh, n, hr, cols, tile);
-                        else Micro4xV1<TOps, TV, TAct>(k, a + r0, panel, bias8 + r0, ch, rh, n, hr, cols, tile);
+                        if (nv == 3) Micro4xV3<TOps, TV, TAct>(k, a + r0, b, bias8 + r0, ch, rh, n, hr, cols, tile);
+                        else if (nv == 2) Micro4xV2<TOps, TV, TAct>(k, a + r0, b, bias8 + r0, ch, rh, n, hr, cols, tile);
+                        else Micro4xV1<TOps, TV, TAct>(k, a + r0, b, bias8 + r0, ch, rh, n, hr, cols, tile);
                     }
                 }
             }
