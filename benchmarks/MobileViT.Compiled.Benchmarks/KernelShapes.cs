@@ -6,7 +6,7 @@ namespace MobileViT.Compiled.Benchmarks;
 
 /// <summary>
 /// Kernels at real MobileViT layer shapes, median of many calls, GFLOP/s (2 x MACs / time).
-/// `dotnet run -c Release --project benchmarks/MobileViT.Compiled.Benchmarks -- kernels [threads]`
+/// `dotnet run -c Release --project benchmarks/MobileViT.Compiled.Benchmarks -- kernels [threads] [rounds] [sweep]`
 /// Variants run interleaved (round robin), so machine noise hits them alike.
 /// </summary>
 internal static class KernelShapes
@@ -53,17 +53,27 @@ internal static class KernelShapes
         Pw<Silu>("(small L1.0 expand)", 32, 128, 16384);
         Pw<Identity>("(same, identity)", 32, 128, 16384);
         Pw<Silu>("(same, 16000px)", 32, 128, 16000);
+        if (args.Contains("sweep")) // 1x1 efficiency over K x M at 4096 pixels: it falls with M (few weight panels per packed block)
+        {
+            foreach (int kk in new[] { 16, 32, 64, 128, 256 }) foreach (int mm in new[] { 32, 64, 128, 256 }) Pw<Identity>("sweep", kk, mm, 4096);
+            goto run;
+        }
         Pw<Silu>("(small L0 expand)", 16, 64, 16384);
         Pw<Identity>("(small L0 reduce)", 64, 32, 16384);
         Pw<Silu>("(small L1 expand)", 64, 256, 4096);
         Pw<Identity>("(small L1 reduce)", 256, 64, 4096, true);
+        Pw<Silu>("(L2-resident L1 expand)", 64, 256, 512);
+        Pw<Identity>("(L2-resident L1 reduce)", 256, 64, 512, true);
+        Pw<Identity>("(L2-resident L0 reduce)", 64, 32, 2048);
+        Pw<Silu>("(L2-resident L1.0 expand)", 32, 128, 1024);
         Pw<Identity>("(small qkv)", 144, 432, 1024);
         Pw<Identity>("(small L4 ffn2)", 480, 240, 64, true);
         Dw(64, 128, 1); Dw(128, 128, 2); Dw(256, 64, 1); Dw(384, 32, 2);
         Conv(3, 256, 16, 2); Conv(96, 32, 96, 1); Conv(192, 32, 96, 1); Conv(320, 8, 160, 1);
-        Attn(144, 32); Attn(192, 16);
+        Attn(144, 32); Attn(192, 16); Attn(64, 64);
         Ln(144, 1024);
 
+        run:
         int rounds = args.Length > 1 ? int.Parse(args[1]) : 40;
         var times = cases.Select(_ => new double[rounds]).ToArray();
         foreach (var c in cases) for (int i = 0; i < 5; i++) c.Run();

@@ -56,6 +56,21 @@ public class PointwiseConvTests
 
     [Theory]
     [MemberData(nameof(Isas))]
+    public void SeveralChunksWithTails(string isaName)
+    {
+        // Chunks hold up to 16 blocks of 3 vectors (fewer for long reductions): cover several chunks, a partial last
+        // chunk and a partial last block inside it, for short and long K.
+        var isa = Parse(isaName);
+        var rng = new Random(4);
+        foreach (var (cin, cout, p) in new[] { (3, 9, 1601), (16, 17, 2000), (100, 24, 1000), (700, 11, 333), (1500, 8, 150) })
+        {
+            Check<Silu>(isa, false, cin, cout, p, 0, rng);
+            Check<Identity>(isa, false, cin, cout, p, 1, rng);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
     public void RealShapes(string isaName)
     {
         var isa = Parse(isaName);

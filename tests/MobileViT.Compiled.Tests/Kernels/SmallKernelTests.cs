@@ -131,10 +131,23 @@ public class PatchAttentionTests
 
     [Theory]
     [MemberData(nameof(Isas))]
+    public void QueryBlocksWithTails(string isaName)
+    {
+        // More tokens than one query block (64), with partial last blocks and odd vector tails inside them.
+        var isa = Parse(isaName);
+        var rng = new Random(62);
+        foreach (var (gy, gx) in new[] { (8, 9), (9, 11), (12, 13), (16, 8), (20, 21) })
+        foreach (var (hidden, heads) in new[] { (12, 4), (10, 2), (8, 1) })
+            Check(isa, hidden, heads, gy * 2, gx * 2, 2, 2, rng, 2f);
+    }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
     public void RealShapes(string isaName)
     {
         var isa = Parse(isaName);
         var rng = new Random(61);
+        Check(isa, 64, 4, 64, 64, 2, 2, rng);    // DeepLabV3-MobileViT-XXS stage 3 at 512x512: 1024 tokens, 16 query blocks
         Check(isa, 144, 4, 32, 32, 2, 2, rng);   // MobileViT-S stage 3: 256 tokens, head dim 36
         Check(isa, 192, 4, 16, 16, 2, 2, rng);   // 64 tokens, head dim 48
         Check(isa, 240, 4, 8, 8, 2, 2, rng);     // 16 tokens, head dim 60

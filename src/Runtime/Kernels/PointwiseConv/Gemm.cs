@@ -7,6 +7,7 @@ namespace MobileViT.Compiled.Kernels;
 internal unsafe interface IPanelPacker
 {
     void Pack<TOps, TV>(float* dst, int p0, int n, int width) where TOps : struct, IVecOps<TV> where TV : struct;
+
 }
 
 /// <summary>
@@ -150,13 +151,14 @@ internal static unsafe class Gemm
                 int cols = Math.Min(blockWidth, p1 - q);
                 int nv = (cols + lanes - 1) / lanes;
                 float* b = panel + (long)(q - p0) * k;
+                int ldb = nv * lanes;
                 float* c = output + (long)m0 * n + q;
                 float* res = residual == null ? null : residual + (long)m0 * n + q;
                 if (TOps.Mr8 && !forceMr4)
                 {
-                    if (nv == 3) Micro8xV3<TOps, TV, TAct>(k, a, b, bias8, c, res, n, rows, cols, tile);
-                    else if (nv == 2) Micro8xV2<TOps, TV, TAct>(k, a, b, bias8, c, res, n, rows, cols, tile);
-                    else Micro8xV1<TOps, TV, TAct>(k, a, b, bias8, c, res, n, rows, cols, tile);
+                    if (nv == 3) Micro8xV3<TOps, TV, TAct>(k, a, b, ldb, bias8, c, res, n, rows, cols, tile);
+                    else if (nv == 2) Micro8xV2<TOps, TV, TAct>(k, a, b, ldb, bias8, c, res, n, rows, cols, tile);
+                    else Micro8xV1<TOps, TV, TAct>(k, a, b, ldb, bias8, c, res, n, rows, cols, tile);
                 }
                 else
                 {
@@ -166,9 +168,9 @@ internal static unsafe class Gemm
                         float* ch = c + (long)r0 * n;
                         float* rh = res == null ? null : res + (long)r0 * n;
                         int hr = Math.Min(4, rows - r0);
-                        if (nv == 3) Micro4xV3<TOps, TV, TAct>(k, a + r0, b, bias8 + r0, ch, rh, n, hr, cols, tile);
-                        else if (nv == 2) Micro4xV2<TOps, TV, TAct>(k, a + r0, b, bias8 + r0, ch, rh, n, hr, cols, tile);
-                        else Micro4xV1<TOps, TV, TAct>(k, a + r0, b, bias8 + r0, ch, rh, n, hr, cols, tile);
+                        if (nv == 3) Micro4xV3<TOps, TV, TAct>(k, a + r0, b, ldb, bias8 + r0, ch, rh, n, hr, cols, tile);
+                        else if (nv == 2) Micro4xV2<TOps, TV, TAct>(k, a + r0, b, ldb, bias8 + r0, ch, rh, n, hr, cols, tile);
+                        else Micro4xV1<TOps, TV, TAct>(k, a + r0, b, ldb, bias8 + r0, ch, rh, n, hr, cols, tile);
                     }
                 }
             }
@@ -178,41 +180,40 @@ internal static unsafe class Gemm
     // One specialized (non-inlined) method per tile shape; the body is inlined with constant mr/nv so unused
     // accumulators vanish.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro8xV3<TOps, TV, TAct>(int k, float* a, float* b, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
+    private static void Micro8xV3<TOps, TV, TAct>(int k, float* a, float* b, int ldb, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(8, 3, k, a, b, bias, c, res, ldc, rows, cols, tile);
+        => Micro<TOps, TV, TAct>(8, 3, k, a, b, ldb, bias, c, res, ldc, rows, cols, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro8xV2<TOps, TV, TAct>(int k, float* a, float* b, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
+    private static void Micro8xV2<TOps, TV, TAct>(int k, float* a, float* b, int ldb, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(8, 2, k, a, b, bias, c, res, ldc, rows, cols, tile);
+        => Micro<TOps, TV, TAct>(8, 2, k, a, b, ldb, bias, c, res, ldc, rows, cols, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro8xV1<TOps, TV, TAct>(int k, float* a, float* b, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
+    private static void Micro8xV1<TOps, TV, TAct>(int k, float* a, float* b, int ldb, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(8, 1, k, a, b, bias, c, res, ldc, rows, cols, tile);
+        => Micro<TOps, TV, TAct>(8, 1, k, a, b, ldb, bias, c, res, ldc, rows, cols, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro4xV3<TOps, TV, TAct>(int k, float* a, float* b, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
+    private static void Micro4xV3<TOps, TV, TAct>(int k, float* a, float* b, int ldb, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(4, 3, k, a, b, bias, c, res, ldc, rows, cols, tile);
+        => Micro<TOps, TV, TAct>(4, 3, k, a, b, ldb, bias, c, res, ldc, rows, cols, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro4xV2<TOps, TV, TAct>(int k, float* a, float* b, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
+    private static void Micro4xV2<TOps, TV, TAct>(int k, float* a, float* b, int ldb, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(4, 2, k, a, b, bias, c, res, ldc, rows, cols, tile);
+        => Micro<TOps, TV, TAct>(4, 2, k, a, b, ldb, bias, c, res, ldc, rows, cols, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro4xV1<TOps, TV, TAct>(int k, float* a, float* b, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
+    private static void Micro4xV1<TOps, TV, TAct>(int k, float* a, float* b, int ldb, float* bias, float* c, float* res, int ldc, int rows, int cols, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(4, 1, k, a, b, bias, c, res, ldc, rows, cols, tile);
+        => Micro<TOps, TV, TAct>(4, 1, k, a, b, ldb, bias, c, res, ldc, rows, cols, tile);
 
     /// <summary>
     /// mr x nv-vector register tile: a is the weight panel (stride 8 floats per k), b the input panel
     /// (stride nv vectors per k). Accumulators start at the bias (the reference sums bias first).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Micro<TOps, TV, TAct>(int mr, int nv, int k, float* a, float* b, float* bias, float* c, float* res,
+    private static void Micro<TOps, TV, TAct>(int mr, int nv, int k, float* a, float* b, int ldb, float* bias, float* c, float* res,
         int ldc, int rows, int cols, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
     {
         int lanes = TOps.Count;
-        int ldb = nv * lanes;
         TV c00, c01 = default, c02 = default, c10, c11 = default, c12 = default;
         TV c20, c21 = default, c22 = default, c30, c31 = default, c32 = default;
         TV c40 = default, c41 = default, c42 = default, c50 = default, c51 = default, c52 = default;
@@ -354,6 +355,7 @@ internal unsafe struct RowMajorPacker : IPanelPacker
     public float* Input;
     public int K;
     public int N;
+
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
