@@ -56,6 +56,9 @@ internal static class KernelShapes
         if (args.Contains("sweep")) // 1x1 efficiency over K x M at 4096 pixels: it falls with M (few weight panels per packed block)
         {
             foreach (int kk in new[] { 16, 32, 64, 128, 256 }) foreach (int mm in new[] { 32, 64, 128, 256 }) Pw<Identity>("sweep", kk, mm, 4096);
+            Pw<Silu>("(as conv 192->96 32x32 without im2col)", 1728, 96, 1024);
+            Pw<Silu>("(as conv 320->160 8x8 without im2col)", 2880, 160, 64);
+            Conv(192, 32, 96, 1); Conv(320, 8, 160, 1);
             goto run;
         }
         Pw<Silu>("(small L0 expand)", 16, 64, 16384);
