@@ -11,8 +11,20 @@ internal unsafe struct Im2ColPacker : IPanelPacker
     public float* Input;
     public int Channels, Height, Width, KernelSize, Stride, Padding, Dilation, OutWidth;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>No prefetch: a 3x3 convolution's maps are small and each input row feeds k x k panel rows.</summary>
+    public void Prefetch(int p0, int p1, int k0, int k1) { }
 
+    public void PackChunk<TOps, TV>(float* dst, int p0, int p1, int k) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int lanes = TOps.Count, blockWidth = 3 * lanes;
+        for (int q = p0; q < p1; q += blockWidth)
+        {
+            int cols = Math.Min(blockWidth, p1 - q);
+            Pack<TOps, TV>(dst + (long)(q - p0) * k, q, cols, (cols + lanes - 1) / lanes * lanes);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack<TOps, TV>(float* dst, int p0, int n, int width) where TOps : struct, IVecOps<TV> where TV : struct
     {
         int k = KernelSize, s = Stride;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using MobileViT.Compiled.Threading;
 
 namespace MobileViT.Compiled.Kernels;
@@ -8,6 +9,14 @@ internal unsafe interface IPanelPacker
 {
     void Pack<TOps, TV>(float* dst, int p0, int n, int width) where TOps : struct, IVecOps<TV> where TV : struct;
 
+    /// <summary>
+    /// Packs the blocks of pixels [p0, p1) one after another (block at q: k rows of its width at dst + (q - p0) * k),
+    /// each block as <see cref="Pack"/> would.
+    /// </summary>
+    void PackChunk<TOps, TV>(float* dst, int p0, int p1, int k) where TOps : struct, IVecOps<TV> where TV : struct;
+
+    /// <summary>A hint to bring the source of input rows [k0, k1) x pixels [p0, p1) into cache; may do nothing.</summary>
+    void Prefetch(int p0, int p1, int k0, int k1);
 }
 
 /// <summary>
@@ -135,15 +144,18 @@ internal static unsafe class Gemm
         int blockWidth = 3 * lanes;
         float* tile = stackalloc float[Mr * 3 * 16];
         float* bias8 = stackalloc float[Mr];
-        for (int q = p0; q < p1; q += blockWidth)
-        {
-            int cols = Math.Min(blockWidth, p1 - q);
-            int width = (cols + lanes - 1) / lanes * lanes;
-            packer.Pack<TOps, TV>(panel + (long)(q - p0) * k, q, cols, width);
-        }
+        packer.PackChunk<TOps, TV>(panel, p0, p1, k);
+        // While the weight panels run, the next chunk's input rows are prefetched into L2 a share per panel: the rows
+        // are 4-64 KiB apart (the same cache sets), which the hardware prefetcher does not follow (5-8 % at M = 32..64).
+        int panelsHere = (mEnd - mStart + Mr - 1) / Mr, next1 = Math.Min(n, p1 + (p1 - p0));
         for (int m0 = mStart; m0 < mEnd; m0 += Mr)
         {
             int rows = Math.Min(Mr, m - m0);
+            if (next1 > p1)
+            {
+                long i = (m0 - mStart) / Mr;
+                packer.Prefetch(p1, next1, (int)(i * k / panelsHere), (int)((i + 1) * k / panelsHere));
+            }
             for (int r = 0; r < Mr; r++) bias8[r] = r < rows && bias != null ? bias[m0 + r] : 0f;
             float* a = packedW + (long)m0 * k;
             for (int q = p0; q < p1; q += blockWidth)
@@ -357,8 +369,45 @@ internal unsafe struct RowMajorPacker : IPanelPacker
     public int N;
 
 
+    /// <summary>
+    /// Row by row over the whole chunk: each input row is read as one contiguous run (up to 3 KiB), which the hardware
+    /// prefetcher follows. Reading 48 pixels of every row per block instead (rows 16-64 KiB apart, the same cache sets)
+    /// copied at 6-7 GB/s and cost 30-40 % of a 1x1 convolution with 32 outputs.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Prefetch(int p0, int p1, int k0, int k1)
+    {
+        if (!Sse.IsSupported) return;
+        for (int kk = k0; kk < k1; kk++)
+        {
+            float* row = Input + (long)kk * N;
+            for (int j = p0; j < p1; j += 16) Sse.Prefetch1(row + j); // one per 64-byte line
+        }
+    }
 
+    public void PackChunk<TOps, TV>(float* dst, int p0, int p1, int k) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int lanes = TOps.Count, blockWidth = 3 * lanes;
+        int full = p0 + (p1 - p0) / blockWidth * blockWidth; // end of the whole blocks
+        for (int kk = 0; kk < K; kk++)
+        {
+            float* src = Input + (long)kk * N;
+            float* d = dst + kk * blockWidth;
+            for (int q = p0; q < full; q += blockWidth, d += (long)K * blockWidth)
+            {
+                TOps.Store(d, TOps.Load(src + q));
+                TOps.Store(d + lanes, TOps.Load(src + q + lanes));
+                TOps.Store(d + 2 * lanes, TOps.Load(src + q + 2 * lanes));
+            }
+        }
+        if (full < p1)
+        {
+            int cols = p1 - full;
+            Pack<TOps, TV>(dst + (long)(full - p0) * K, full, cols, (cols + lanes - 1) / lanes * lanes);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Pack<TOps, TV>(float* dst, int p0, int n, int width) where TOps : struct, IVecOps<TV> where TV : struct
     {
         int lanes = TOps.Count;
