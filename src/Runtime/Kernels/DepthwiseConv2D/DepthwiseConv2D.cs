@@ -215,6 +215,24 @@ public static unsafe class DepthwiseConv2D
         TV w6 = TOps.Broadcast(w[6]), w7 = TOps.Broadcast(w[7]), w8 = TOps.Broadcast(w[8]);
         TV vb = TOps.Broadcast(bias);
         int c0 = cols[0], c1 = cols[1], c2 = cols[2];
+        if (c1 == 1 && c2 == 2)
+        {
+            // Stride 1, dilation 1: the taps are at constant offsets from three row pointers (no register spills).
+            for (int ox = 0; ox < outWidth; ox += lanes)
+            {
+                TV acc = TOps.Fma(w0, TOps.Load(r0 + ox), vb);
+                TV acc2 = TOps.Mul(w1, TOps.Load(r0 + ox + 1));
+                acc = TOps.Fma(w2, TOps.Load(r0 + ox + 2), acc);
+                acc2 = TOps.Fma(w3, TOps.Load(r1 + ox), acc2);
+                acc = TOps.Fma(w4, TOps.Load(r1 + ox + 1), acc);
+                acc2 = TOps.Fma(w5, TOps.Load(r1 + ox + 2), acc2);
+                acc = TOps.Fma(w6, TOps.Load(r2 + ox), acc);
+                acc2 = TOps.Fma(w7, TOps.Load(r2 + ox + 1), acc2);
+                acc = TOps.Fma(w8, TOps.Load(r2 + ox + 2), acc);
+                Store<TOps, TV>(TOps.Act<TAct>(TOps.Add(acc, acc2)), dst + ox, outWidth - ox, tile);
+            }
+            return;
+        }
         float* p0 = r0 + c0, p1 = r0 + c1, p2 = r0 + c2;
         float* p3 = r1 + c0, p4 = r1 + c1, p5 = r1 + c2;
         float* p6 = r2 + c0, p7 = r2 + c1, p8 = r2 + c2;
