@@ -203,36 +203,28 @@ public static unsafe class DepthwiseConv2D
 
     /// <summary>
     /// One output row of a 3x3 kernel: the 9 weights stay in registers, and the activation is applied to each vector
-    /// before it is stored (no second pass over the output).
+    /// before it is stored (no second pass over the output). The common tap layouts get a loop with constant offsets.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Row3x3<TOps, TV, TAct>(float* r0, float* r1, float* r2, int* cols, float* w, float bias, float* dst, int outWidth, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
     {
+        int c0 = cols[0], c1 = cols[1], c2 = cols[2];
+        if (c1 == 1 && c2 == 2) // stride 1 with dilation 1 (or stride 2 with dilation 2): columns 0, 1, 2 of a phase
+        {
+            Row3x3Fixed<TOps, TV, TAct, Taps012>(r0, r1, r2, 0, w, bias, dst, outWidth, tile);
+            return;
+        }
+        if (c2 == 1) // stride 2, dilation 1: columns 0 and 1 of the even phase, column 0 of the odd one
+        {
+            Row3x3Fixed<TOps, TV, TAct, TapsStride2>(r0, r1, r2, c1, w, bias, dst, outWidth, tile);
+            return;
+        }
         int lanes = TOps.Count;
         TV w0 = TOps.Broadcast(w[0]), w1 = TOps.Broadcast(w[1]), w2 = TOps.Broadcast(w[2]);
         TV w3 = TOps.Broadcast(w[3]), w4 = TOps.Broadcast(w[4]), w5 = TOps.Broadcast(w[5]);
         TV w6 = TOps.Broadcast(w[6]), w7 = TOps.Broadcast(w[7]), w8 = TOps.Broadcast(w[8]);
         TV vb = TOps.Broadcast(bias);
-        int c0 = cols[0], c1 = cols[1], c2 = cols[2];
-        if (c1 == 1 && c2 == 2)
-        {
-            // Stride 1, dilation 1: the taps are at constant offsets from three row pointers (no register spills).
-            for (int ox = 0; ox < outWidth; ox += lanes)
-            {
-                TV acc = TOps.Fma(w0, TOps.Load(r0 + ox), vb);
-                TV acc2 = TOps.Mul(w1, TOps.Load(r0 + ox + 1));
-                acc = TOps.Fma(w2, TOps.Load(r0 + ox + 2), acc);
-                acc2 = TOps.Fma(w3, TOps.Load(r1 + ox), acc2);
-                acc = TOps.Fma(w4, TOps.Load(r1 + ox + 1), acc);
-                acc2 = TOps.Fma(w5, TOps.Load(r1 + ox + 2), acc2);
-                acc = TOps.Fma(w6, TOps.Load(r2 + ox), acc);
-                acc2 = TOps.Fma(w7, TOps.Load(r2 + ox + 1), acc2);
-                acc = TOps.Fma(w8, TOps.Load(r2 + ox + 2), acc);
-                Store<TOps, TV>(TOps.Act<TAct>(TOps.Add(acc, acc2)), dst + ox, outWidth - ox, tile);
-            }
-            return;
-        }
         float* p0 = r0 + c0, p1 = r0 + c1, p2 = r0 + c2;
         float* p3 = r1 + c0, p4 = r1 + c1, p5 = r1 + c2;
         float* p6 = r2 + c0, p7 = r2 + c1, p8 = r2 + c2;
@@ -248,6 +240,93 @@ public static unsafe class DepthwiseConv2D
             acc2 = TOps.Fma(w7, TOps.Load(p7 + ox), acc2);
             acc = TOps.Fma(w8, TOps.Load(p8 + ox), acc);
             Store<TOps, TV>(TOps.Act<TAct>(TOps.Add(acc, acc2)), dst + ox, outWidth - ox, tile);
+        }
+    }
+
+    /// <summary>Where the kx = 1 and kx = 2 taps are, as compile-time constants for <see cref="Row3x3Fixed"/>.</summary>
+    private interface ITaps3
+    {
+        /// <summary>Whether the kx = 1 tap is in the odd phase (at midOffset) rather than in the row's own phase.</summary>
+        static abstract bool OddMid { get; }
+        /// <summary>Column of the kx = 1 tap from its phase.</summary>
+        static abstract int Mid { get; }
+        /// <summary>Column of the kx = 2 tap from the row pointer.</summary>
+        static abstract int Right { get; }
+    }
+
+    private readonly struct Taps012 : ITaps3
+    {
+        public static bool OddMid => false;
+        public static int Mid => 1;
+        public static int Right => 2;
+    }
+
+    private readonly struct TapsStride2 : ITaps3
+    {
+        public static bool OddMid => true;
+        public static int Mid => 0;
+        public static int Right => 1;
+    }
+
+    /// <summary>
+    /// <see cref="Row3x3"/> with the taps at constant offsets from three or six pointers (the general loop holds nine
+    /// and, out of registers, reloads some per vector), two vectors per iteration: independent chains the out-of-order core
+    /// overlaps with the activation's (30 instead of 35 cycles per vector in a standalone loop). Every output is
+    /// summed in the same order as in the one-vector loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row3x3Fixed<TOps, TV, TAct, TTaps>(float* r0, float* r1, float* r2, int midOffset, float* w, float bias, float* dst, int outWidth, float* tile)
+        where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation where TTaps : struct, ITaps3
+    {
+        int lanes = TOps.Count, mid = TTaps.Mid, right = TTaps.Right;
+        TV w0 = TOps.Broadcast(w[0]), w1 = TOps.Broadcast(w[1]), w2 = TOps.Broadcast(w[2]);
+        TV w3 = TOps.Broadcast(w[3]), w4 = TOps.Broadcast(w[4]), w5 = TOps.Broadcast(w[5]);
+        TV w6 = TOps.Broadcast(w[6]), w7 = TOps.Broadcast(w[7]), w8 = TOps.Broadcast(w[8]);
+        TV vb = TOps.Broadcast(bias);
+        // Without an odd phase the "middle" pointers are the row pointers (three registers instead of six).
+        if (!TTaps.OddMid) midOffset = 0;
+        float* m0 = r0 + midOffset, m1 = r1 + midOffset, m2 = r2 + midOffset;
+        // The pointers advance with the output (constant displacements in every load, few registers).
+        int ox = 0;
+        for (; ox + 2 * lanes <= outWidth; ox += 2 * lanes)
+        {
+            TV acc = TOps.Fma(w0, TOps.Load(r0), vb);
+            TV bcc = TOps.Fma(w0, TOps.Load(r0 + lanes), vb);
+            TV acc2 = TOps.Mul(w1, TOps.Load(m0 + mid));
+            TV bcc2 = TOps.Mul(w1, TOps.Load(m0 + lanes + mid));
+            acc = TOps.Fma(w2, TOps.Load(r0 + right), acc);
+            bcc = TOps.Fma(w2, TOps.Load(r0 + lanes + right), bcc);
+            acc2 = TOps.Fma(w3, TOps.Load(r1), acc2);
+            bcc2 = TOps.Fma(w3, TOps.Load(r1 + lanes), bcc2);
+            acc = TOps.Fma(w4, TOps.Load(m1 + mid), acc);
+            bcc = TOps.Fma(w4, TOps.Load(m1 + lanes + mid), bcc);
+            acc2 = TOps.Fma(w5, TOps.Load(r1 + right), acc2);
+            bcc2 = TOps.Fma(w5, TOps.Load(r1 + lanes + right), bcc2);
+            acc = TOps.Fma(w6, TOps.Load(r2), acc);
+            bcc = TOps.Fma(w6, TOps.Load(r2 + lanes), bcc);
+            acc2 = TOps.Fma(w7, TOps.Load(m2 + mid), acc2);
+            bcc2 = TOps.Fma(w7, TOps.Load(m2 + lanes + mid), bcc2);
+            acc = TOps.Fma(w8, TOps.Load(r2 + right), acc);
+            bcc = TOps.Fma(w8, TOps.Load(r2 + lanes + right), bcc);
+            TOps.Store(dst, TOps.Act<TAct>(TOps.Add(acc, acc2)));
+            TOps.Store(dst + lanes, TOps.Act<TAct>(TOps.Add(bcc, bcc2)));
+            r0 += 2 * lanes; r1 += 2 * lanes; r2 += 2 * lanes; dst += 2 * lanes;
+            if (TTaps.OddMid) { m0 += 2 * lanes; m1 += 2 * lanes; m2 += 2 * lanes; }
+            else { m0 = r0; m1 = r1; m2 = r2; }
+        }
+        for (; ox < outWidth; ox += lanes)
+        {
+            TV acc = TOps.Fma(w0, TOps.Load(r0), vb);
+            TV acc2 = TOps.Mul(w1, TOps.Load(m0 + mid));
+            acc = TOps.Fma(w2, TOps.Load(r0 + right), acc);
+            acc2 = TOps.Fma(w3, TOps.Load(r1), acc2);
+            acc = TOps.Fma(w4, TOps.Load(m1 + mid), acc);
+            acc2 = TOps.Fma(w5, TOps.Load(r1 + right), acc2);
+            acc = TOps.Fma(w6, TOps.Load(r2), acc);
+            acc2 = TOps.Fma(w7, TOps.Load(m2 + mid), acc2);
+            acc = TOps.Fma(w8, TOps.Load(r2 + right), acc);
+            Store<TOps, TV>(TOps.Act<TAct>(TOps.Add(acc, acc2)), dst, outWidth - ox, tile);
+            r0 += lanes; r1 += lanes; r2 += lanes; m0 += lanes; m1 += lanes; m2 += lanes; dst += lanes;
         }
     }
 
