@@ -8,7 +8,7 @@ namespace MobileViT.Compiled.Kernels;
 /// <summary>
 /// Depthwise k x k convolution (groups = channels) with zero padding, stride 1 or 2, any dilation.
 /// Each input row is copied once into a zero-padded row slot of a small ring (rows split into <c>stride</c> phases:
-/// phase r holds padded columns r, r + s, r + 2s, ...; stride 2 is de-interleaved with vector shuffles), so every
+/// phase r holds padded columns r, r + s, r + 2s, ...; stride 2 is de-interleaved with vector narrowing), so every
 /// tap of every output pixel is a contiguous, in-bounds vector load: no border cases in the inner loop, no gathers.
 /// The inner loop is vectorized over output columns (DwConv3x3 with the 9 weights in registers, or any k) and
 /// applies the activation in registers before the store.
@@ -87,7 +87,7 @@ public static unsafe class DepthwiseConv2D
     {
         Args a = *(Args*)state;
         int rowStride = a.Stride * a.PhaseLength;
-        // Ring slots, one zero row (the top and bottom padding rows), the stride-2 row buffer, and the k row pointers.
+        // Ring slots, one zero row (the top and bottom padding rows), the two stride-2 row buffers, the k row pointers.
         int ringLength = (a.Slots + 1) * rowStride;
         int pointers = (a.K * sizeof(nint) + sizeof(float) - 1) / sizeof(float);
         float* buffer = KernelIsa.ThreadPointer(ringLength + a.TempLength + pointers);
@@ -169,7 +169,7 @@ public static unsafe class DepthwiseConv2D
         }
         if (s == 2)
         {
-            // Zero-padded contiguous row, then split even/odd columns with vector shuffles. The copy is made one row
+            // Zero-padded contiguous row, then split even/odd columns with vector narrowing. The copy is made one row
             // ahead into the other half of temp: reading it back right after the (unaligned) stores would stall on
             // store forwarding for every vector.
             int lanes = TOps.Count, half = 2 * phaseLength + 2 * lanes, count = Math.Min(width, 2 * phaseLength - pad);
