@@ -43,6 +43,25 @@ public class DepthwiseConv2DTests
         }
     }
 
+    /// <summary>
+    /// 3x3 rows long enough for the two-vectors-per-iteration loops of every path, with a one-vector and a partial
+    /// remainder after them (stride 1 and 2, and stride 2 with dilation 2, which shares the stride 1 tap layout).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void WideRows3x3(string isaName)
+    {
+        var isa = Parse(isaName);
+        var rng = new Random(22);
+        foreach (var (s, dil) in new[] { (1, 1), (2, 1), (2, 2) })
+        foreach (int ow in new[] { 31, 32, 33, 47, 48, 49, 63, 64, 65, 80, 97 })
+        foreach (int h in new[] { 3, 8 })
+        {
+            int w = (ow - 1) * s + 1; // with padding = dilation: ow output columns
+            Check<Silu>(isa, 2, h, w, 3, s, dil, dil, rng);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Isas))]
     public void RealShapes(string isaName)
