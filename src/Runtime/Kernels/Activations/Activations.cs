@@ -31,13 +31,13 @@ public readonly struct Silu : IActivation
     public static float Invoke(float x) => x / (1f + MathF.Exp(-x));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Invoke(Vector128<float> x) => x * VectorMath.ReciprocalOfAtLeastOne(Vector128<float>.One + VectorMath.Exp(-x));
+    public static Vector128<float> Invoke(Vector128<float> x) => x * VectorMath.ReciprocalOfAtLeastOne(Vector128<float>.One + VectorMath.ExpNegated(x));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Invoke(Vector256<float> x) => x * VectorMath.ReciprocalOfAtLeastOne(Vector256<float>.One + VectorMath.Exp(-x));
+    public static Vector256<float> Invoke(Vector256<float> x) => x * VectorMath.ReciprocalOfAtLeastOne(Vector256<float>.One + VectorMath.ExpNegated(x));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Invoke(Vector512<float> x) => x * VectorMath.ReciprocalOfAtLeastOne(Vector512<float>.One + VectorMath.Exp(-x));
+    public static Vector512<float> Invoke(Vector512<float> x) => x * VectorMath.ReciprocalOfAtLeastOne(Vector512<float>.One + VectorMath.ExpNegated(x));
 }
 
 /// <summary>ReLU, used by MobileViTV2's value branch and the DeepLabV3 head.</summary>
