@@ -56,6 +56,18 @@ internal static class KernelShapes
         if (args.Contains("sweep")) // 1x1 efficiency over K x M at 4096 pixels: it falls with M (few weight panels per packed block)
         {
             foreach (int kk in new[] { 16, 32, 64, 128, 256 }) foreach (int mm in new[] { 32, 64, 128, 256 }) Pw<Identity>("sweep", kk, mm, 4096);
+            foreach (int kk in new[] { 32, 256 }) foreach (int px in new[] { 4096, 4112, 4096 + 48 * 3 }) Pw<Identity>("stride", kk, 32, px);
+            foreach (int kk in new[] { 32, 256 }) foreach (int mm in new[] { 32, 256 }) foreach (int al in new[] { 0, 4 })
+            {
+                int cin = kk, cout = mm, px = 4096;
+                var inA = GC.AllocateArray<float>(cin * px + 64, pinned: true); var oA = GC.AllocateArray<float>(cout * px + 64, pinned: true);
+                int Off(float[] a) { unsafe { fixed (float* p = a) { int mis = (int)((long)p & 63) / 4; return (16 - mis) % 16 + al; } } }
+                int io = Off(inA), oo = Off(oA);
+                for (int i = 0; i < inA.Length; i++) inA[i] = (float)(rng.NextDouble() * 2 - 1);
+                var w = PointwiseConv.PackWeights(R(cin * cout), cin, cout); var b = R(cout);
+                cases.Add(new($"1x1 {cin}->{cout} {px}px aligned+{al}", (long)cin * cout * px,
+                    () => PointwiseConv.Run<Identity>(inA.AsSpan(io, cin * px), w, b, oA.AsSpan(oo, cout * px), cin, cout, px, default, pool)));
+            }
             Pw<Silu>("(as conv 192->96 32x32 without im2col)", 1728, 96, 1024);
             Pw<Silu>("(as conv 320->160 8x8 without im2col)", 2880, 160, 64);
             Conv(192, 32, 96, 1); Conv(320, 8, 160, 1);

@@ -121,8 +121,8 @@ internal static class ModelEmitter
             if (step.Weights == WeightKind.Norm) w.Line($"private readonly float[] _{step.Field}_gamma, _{step.Field}_beta;");
             else w.Line($"private readonly float[] _{step.Field}_weight, _{step.Field}_bias;");
         }
-        w.Line($"private float[] _arena = new float[{plan.ArenaLength}];");
-        w.Line($"private float[] _scratch = new float[{plan.ScratchLength}];");
+        w.Line($"private float[] _arena = global::MobileViT.Compiled.Kernels.AlignedBuffer.Allocate({plan.ArenaLength});");
+        w.Line($"private float[] _scratch = global::MobileViT.Compiled.Kernels.AlignedBuffer.Allocate({plan.ScratchLength});");
         w.Line("private readonly int _threads;");
         w.Line("private readonly global::MobileViT.Compiled.Threading.WorkerPool _pool;");
         w.Line("/// <summary>The number of worker threads this instance was created with.</summary>");
@@ -239,8 +239,8 @@ internal static class ModelEmitter
         w.Line($"if (global::System.Threading.Interlocked.Exchange(ref _busy, 1) != 0)");
         w.Line($"    throw new global::System.InvalidOperationException(\"{name}.Run is already running on another thread: one instance serves one thread at a time; create one instance per thread.\");");
         w.Open("try");
-        w.Line("global::System.Span<float> arena = _arena;");
-        w.Line("global::System.Span<float> scratch = _scratch;");
+        w.Line($"global::System.Span<float> arena = global::MobileViT.Compiled.Kernels.AlignedBuffer.Align(_arena, {plan.ArenaLength});");
+        w.Line($"global::System.Span<float> scratch = global::MobileViT.Compiled.Kernels.AlignedBuffer.Align(_scratch, {plan.ScratchLength});");
         w.Line("bool profile = !stepTimestamps.IsEmpty;");
         w.Line("if (profile) stepTimestamps[0] = global::System.Diagnostics.Stopwatch.GetTimestamp();");
         foreach (var step in plan.Steps)

@@ -44,15 +44,15 @@ internal static class KernelIsa
 
     /// <summary>
     /// A per-thread working buffer of at least <paramref name="length"/> floats for kernels that have no scratch
-    /// argument (the GEMM's packed input panel). It is allocated on first use and only grows, so steady-state
-    /// inference does not allocate. Contents are undefined; callers overwrite what they read.
+    /// argument (the GEMM's packed input panel), starting on a cache line. It is allocated on first use and only
+    /// grows, so steady-state inference does not allocate. Contents are undefined; callers overwrite what they read.
     /// </summary>
-    public static float[] ThreadBuffer(int length)
+    public static Span<float> ThreadBuffer(int length)
     {
         var buffer = s_buffer;
-        if (buffer is null || buffer.Length < length)
-            s_buffer = buffer = GC.AllocateArray<float>(Math.Max(length, 4096), pinned: true);
-        return buffer;
+        if (buffer is null || buffer.Length < length + 16)
+            s_buffer = buffer = AlignedBuffer.Allocate(Math.Max(length, 4096));
+        return AlignedBuffer.Align(buffer, length);
     }
 
     /// <summary>
@@ -60,7 +60,7 @@ internal static class KernelIsa
     /// valid until the same thread asks for a longer buffer.
     /// </summary>
     public static unsafe float* ThreadPointer(int length)
-        => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(ThreadBuffer(length)));
+        => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(ThreadBuffer(length)));
 }
 
 /// <summary>

@@ -34,7 +34,7 @@ public static unsafe class PointwiseConv
         if (!bias.IsEmpty && bias.Length < outChannels) throw new ArgumentException("bias too short", nameof(bias));
         if (!residual.IsEmpty && residual.Length < outChannels * pixels) throw new ArgumentException("residual too short", nameof(residual));
 
-        float[] panel = KernelIsa.ThreadBuffer(Gemm.PanelLength(isa, inChannels));
+        Span<float> panel = KernelIsa.ThreadBuffer(Gemm.PanelLength(isa, inChannels));
         fixed (float* pIn = input, pW = packedWeight, pB = bias, pOut = output, pRes = residual, pPanel = panel)
         {
             var packer = new RowMajorPacker { Input = pIn, K = inChannels, N = pixels };
