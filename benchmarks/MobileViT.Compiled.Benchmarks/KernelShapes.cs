@@ -70,7 +70,7 @@ internal static class KernelShapes
             }
             Pw<Silu>("(as conv 192->96 32x32 without im2col)", 1728, 96, 1024);
             Pw<Silu>("(as conv 320->160 8x8 without im2col)", 2880, 160, 64);
-            Conv(192, 32, 96, 1); Conv(320, 8, 160, 1);
+            Conv(192, 32, 96, 1); Conv(320, 8, 160, 1); Conv(96, 32, 48, 1); Conv(48, 32, 48, 1); Conv(128, 16, 64, 1); Conv(3, 256, 16, 2);
             goto run;
         }
         Pw<Silu>("(small L0 expand)", 16, 64, 16384);
