@@ -106,7 +106,19 @@ internal static unsafe class Gemm
             Packer = Unsafe.AsPointer(ref packer), PackedW = packedW, Bias = bias, Output = output, Residual = residual,
             K = k, M = m, N = n, Panel = panel, ForceMr4 = forceMr4, Groups = groups, Panels = panels, ChunkWidth = chunk * blockWidth,
         };
-        pool.For(chunks * groups, &Item<TOps, TV, TAct, TPacker>, &job);
+        if (groups == 1)
+        {
+            pool.For(chunks, &Item<TOps, TV, TAct, TPacker>, &job);
+            return;
+        }
+        // Few pixel blocks (small maps: 256 tokens and less), so weight panels are split too. Each block is then packed
+        // once into a buffer all threads share, and the items only compute: packing a block again for every panel group
+        // (4 per block at 2 threads) left a 3x3 convolution at 8x8 no faster on 2 threads than on 1.
+        job.Panel = KernelIsa.ThreadPointer(blocks * k * blockWidth);
+        job.ChunkWidth = blockWidth;
+        pool.For(blocks, &PackItem<TOps, TV, TPacker>, &job);
+        job.Prepacked = true;
+        pool.For(blocks * groups, &Item<TOps, TV, TAct, TPacker>, &job);
     }
 
     private struct Job
@@ -114,7 +126,17 @@ internal static unsafe class Gemm
         public void* Packer;
         public float* PackedW, Bias, Output, Residual, Panel;
         public int K, M, N, Groups, Panels, ChunkWidth;
-        public bool ForceMr4;
+        public bool ForceMr4, Prepacked;
+    }
+
+    /// <summary>Packs pixel block <paramref name="item"/> into the shared buffer (block b at Panel + b * K * ChunkWidth).</summary>
+    private static void PackItem<TOps, TV, TPacker>(void* state, int item, int thread)
+        where TOps : struct, IVecOps<TV> where TV : struct where TPacker : struct, IPanelPacker
+    {
+        ref Job j = ref Unsafe.AsRef<Job>(state);
+        TPacker packer = Unsafe.AsRef<TPacker>(j.Packer);
+        int p0 = item * j.ChunkWidth;
+        packer.PackChunk<TOps, TV>(j.Panel + (long)item * j.K * j.ChunkWidth, p0, Math.Min(j.N, p0 + j.ChunkWidth), j.K);
     }
 
     private static void Item<TOps, TV, TAct, TPacker>(void* state, int item, int thread)
@@ -123,11 +145,12 @@ internal static unsafe class Gemm
         ref Job j = ref Unsafe.AsRef<Job>(state);
         int chunk = item / j.Groups, g = item - chunk * j.Groups;
         int m0 = g * j.Panels / j.Groups * Mr, m1 = Math.Min(j.M, (g + 1) * j.Panels / j.Groups * Mr);
-        float* panel = thread == 0 ? j.Panel : KernelIsa.ThreadPointer(j.K * j.ChunkWidth);
+        float* panel = j.Prepacked ? j.Panel + (long)chunk * j.K * j.ChunkWidth
+            : thread == 0 ? j.Panel : KernelIsa.ThreadPointer(j.K * j.ChunkWidth);
         TPacker packer = Unsafe.AsRef<TPacker>(j.Packer);
         int p0 = chunk * j.ChunkWidth;
         Chunk<TOps, TV, TAct, TPacker>(ref packer, j.PackedW, j.Bias, j.Output, j.Residual, j.K, j.M, j.N, panel, j.ForceMr4,
-            p0, Math.Min(j.N, p0 + j.ChunkWidth), m0, m1);
+            p0, Math.Min(j.N, p0 + j.ChunkWidth), m0, m1, j.Prepacked);
     }
 
     /// <summary>
@@ -137,17 +160,18 @@ internal static unsafe class Gemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Chunk<TOps, TV, TAct, TPacker>(ref TPacker packer, float* packedW, float* bias, float* output,
-        float* residual, int k, int m, int n, float* panel, bool forceMr4, int p0, int p1, int mStart, int mEnd)
+        float* residual, int k, int m, int n, float* panel, bool forceMr4, int p0, int p1, int mStart, int mEnd,
+        bool prepacked = false)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation where TPacker : struct, IPanelPacker
     {
         int lanes = TOps.Count;
         int blockWidth = 3 * lanes;
         float* tile = stackalloc float[Mr * 3 * 16];
         float* bias8 = stackalloc float[Mr];
-        packer.PackChunk<TOps, TV>(panel, p0, p1, k);
+        if (!prepacked) packer.PackChunk<TOps, TV>(panel, p0, p1, k);
         // While the weight panels run, the next chunk's input rows are prefetched into L2 a share per panel: the rows
         // are 4-64 KiB apart (the same cache sets), which the hardware prefetcher does not follow (5-8 % at M = 32..64).
-        int panelsHere = (mEnd - mStart + Mr - 1) / Mr, next1 = Math.Min(n, p1 + (p1 - p0));
+        int panelsHere = (mEnd - mStart + Mr - 1) / Mr, next1 = prepacked ? p1 : Math.Min(n, p1 + (p1 - p0));
         for (int m0 = mStart; m0 < mEnd; m0 += Mr)
         {
             int rows = Math.Min(Mr, m - m0);
