@@ -342,12 +342,17 @@ internal static unsafe class Gemm
     {
         int lanes = TOps.Count;
         int width = nv * lanes;
+        if (cols == width && res == null)
+        {
+            // The common case: activate straight from the tile into the output.
+            for (int r = 0; r < rows; r++, tile += ldt, c += ldc)
+                for (int j = 0; j < width; j += lanes) TOps.Store(c + j, TOps.Act<TAct>(TOps.Load(tile + j)));
+            return;
+        }
         for (int r = 0; r < rows; r++, tile += ldt, c += ldc)
         {
             for (int j = 0; j < width; j += lanes) TOps.Store(tile + j, TOps.Act<TAct>(TOps.Load(tile + j)));
-            if (cols == width && res == null)
-                for (int j = 0; j < width; j += lanes) TOps.Store(c + j, TOps.Load(tile + j));
-            else if (cols == width)
+            if (cols == width)
                 for (int j = 0; j < width; j += lanes) TOps.Store(c + j, TOps.Add(TOps.Load(tile + j), TOps.Load(res + (long)r * ldc + j)));
             else if (res == null)
                 for (int j = 0; j < cols; j++) c[j] = tile[j];
