@@ -25,8 +25,9 @@ internal static class LayerProfiler
         int threads = args.Length > 1 ? int.Parse(args[1]) : 1;
         int runs = args.Length > 2 ? int.Parse(args[2]) : 50;
 
-        double peak1 = FmaPeak.Measure512();
-        double peak = peak1 * threads;
+        // The machine's FMA peak: the best of the 512- and 256-bit loops, measured before and after the runs (a neighbour
+        // on a shared machine can depress one measurement; the peak cannot be exceeded, so the best one is the truth).
+        double peak1 = Math.Max(FmaPeak.Measure512(), FmaPeak.Measure256());
         using var t = ModelCatalog.Create(model, threads);
         var input = ModelCatalog.Input(model);
         var output = new float[t.OutputLength];
@@ -43,12 +44,14 @@ internal static class LayerProfiler
             totals[r] = (stamps[layers] - stamps[0]) * 1000.0 / Stopwatch.Frequency;
         }
 
+        peak1 = Math.Max(peak1, Math.Max(FmaPeak.Measure512(), FmaPeak.Measure256()));
+        double peak = peak1 * threads;
         var medians = times.Select(Median).ToArray();
         double total = Median(totals);
         double sum = medians.Sum();
         long macs = t.LayerMultiplyAccumulates.Sum();
         Console.WriteLine($"{model}, {threads} thread(s), median of {runs} runs after 20 warm-up runs");
-        Console.WriteLine($"measured FMA peak: {peak1:F1} GFLOP/s per core (Vector512, 12 chains){(threads > 1 ? $", x{threads} = {peak:F1}" : "")}; Vector256: {FmaPeak.Measure256():F1}");
+        Console.WriteLine($"measured FMA peak: {peak1:F1} GFLOP/s per core (best of Vector512 and Vector256 loops, 12 chains){(threads > 1 ? $", x{threads} = {peak:F1}" : "")}");
         Console.WriteLine($"total: {total:F3} ms median end to end (sum of layer medians {sum:F3} ms), {2.0 * macs / 1e9:F3} GFLOP, {2.0 * macs / total / 1e6:F1} GFLOP/s = {2.0 * macs / total / 1e6 / peak:P1} of peak");
         Console.WriteLine();
         Console.WriteLine("| step | layer | ms | share | GFLOP/s | of peak |");

@@ -47,6 +47,28 @@ public class Conv2DTests
 
     [Theory]
     [MemberData(nameof(Isas))]
+    public void DirectKernelWidthsAndChannelGroups(string isaName)
+    {
+        // At most 32 taps and a row of at least one vector take the direct kernel: output widths past the vector width
+        // with partial last vectors, 1-3 input channels, 5x5 and dilated taps, output channels in partial groups of 8.
+        var isa = Parse(isaName);
+        var rng = new Random(33);
+        int n = 0;
+        foreach (var (cin, k) in new[] { (3, 3), (1, 3), (2, 3), (1, 5) })
+        foreach (int s in new[] { 1, 2 })
+        foreach (int dil in new[] { 1, 2 })
+        foreach (int w in new[] { 16, 17, 33, 40, 71 })
+        foreach (int cout in new[] { 1, 8, 13 })
+        {
+            n++;
+            int pad = n % 3;
+            if (n % 2 == 0) Check<Silu>(isa, cin, cout, 5 + n % 4, w, k, s, pad, dil, n % 3 == 0, rng);
+            else Check<Identity>(isa, cin, cout, 5 + n % 4, w, k, s, pad, dil, n % 3 == 0, rng);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
     public void RealShapes(string isaName)
     {
         var isa = Parse(isaName);

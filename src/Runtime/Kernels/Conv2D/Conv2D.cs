@@ -7,7 +7,8 @@ namespace MobileViT.Compiled.Kernels;
 /// <summary>
 /// Dense k x k convolution with zero padding (the stem, the MobileViT block's local and fusion convolutions).
 /// Implemented as the PointwiseConv GEMM with K = inChannels * k * k, whose input panels are im2col'ed directly
-/// from the image one block of output pixels at a time (no full im2col matrix is built).
+/// from the image one block of output pixels at a time (no full im2col matrix is built); convolutions with at most
+/// 32 taps (the stem) run as a direct kernel instead (<see cref="DirectConv"/>).
 /// </summary>
 public static unsafe class Conv2D
 {
@@ -58,6 +59,17 @@ public static unsafe class Conv2D
                 Stride = stride, Padding = padding, Dilation = dilation, OutWidth = outWidth,
             };
             float* b = bias.IsEmpty ? null : pB;
+            if (DirectConv.Applies(inChannels, kernelSize, outWidth, isa))
+            {
+                switch (isa)
+                {
+                    case Isa.Vector512: DirectConv.Run<Ops512, Vector512<float>, TAct>(packer, pW, b, pOut, outChannels, outHeight, pool); break;
+                    case Isa.Vector256: DirectConv.Run<Ops256, Vector256<float>, TAct>(packer, pW, b, pOut, outChannels, outHeight, pool); break;
+                    case Isa.Vector128: DirectConv.Run<Ops128, Vector128<float>, TAct>(packer, pW, b, pOut, outChannels, outHeight, pool); break;
+                    default: DirectConv.Run<OpsScalar, float, TAct>(packer, pW, b, pOut, outChannels, outHeight, pool); break;
+                }
+                return;
+            }
             switch (isa)
             {
                 case Isa.Vector512:

@@ -78,7 +78,7 @@ internal unsafe struct Im2ColPacker : IPanelPacker
 
     /// <summary>phases[r * phaseLength + j] = src[j * s + r - Padding] (0 outside the row) for j in [j0, j1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void FillPhases<TOps, TV>(float* src, float* phases, int phaseLength, int j0, int j1, float* odd)
+    internal void FillPhases<TOps, TV>(float* src, float* phases, int phaseLength, int j0, int j1, float* odd)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
         int lanes = TOps.Count, s = Stride, pad = Padding, w = Width;
