@@ -38,7 +38,7 @@ internal unsafe interface IPanelPacker
 /// </para>
 /// </summary>
 [SkipLocalsInit]
-internal static unsafe class Gemm
+internal static unsafe partial class Gemm
 {
     public const int Mr = 8;
 
@@ -85,6 +85,11 @@ internal static unsafe class Gemm
         float* residual, int k, int m, int n, float* panel, bool forceMr4 = false, WorkerPool? pool = null)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation where TPacker : struct, IPanelPacker
     {
+        if (UsesTinyN<TOps, TV>(n) && !forceMr4)
+        {
+            TinyN<TOps, TV, TAct, TPacker>(ref packer, packedW, bias, output, residual, k, m, n, panel);
+            return;
+        }
         int blockWidth = 3 * TOps.Count;
         int blocks = (n + blockWidth - 1) / blockWidth;
         int panels = (m + Mr - 1) / Mr;
