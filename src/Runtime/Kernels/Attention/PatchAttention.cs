@@ -91,11 +91,15 @@ public static unsafe class PatchAttention
             int first = py * a.Width + px; // pixel of token 0
             {
                 int q0 = h * dim, k0 = a.Hidden + h * dim, v0 = 2 * a.Hidden + h * dim;
+                // With 2-wide patches a patch row's tokens are every other pixel of an image row: vector de-interleave.
+                // Its last vector reads one float past the tokens, so at the odd offset it stops one column early.
+                int vectorCols = a.PatchWidth == 2 ? patchesX - px : 0;
+                float* odd = stackalloc float[16];
                 for (int d = 0; d < dim; d++)
                 {
-                    Gather(a.Qkv + (long)(q0 + d) * pixels + first, qt + (long)d * n, n, patchesX, a.PatchWidth, a.PatchHeight * a.Width, scale);
-                    Gather(a.Qkv + (long)(k0 + d) * pixels + first, kt + (long)d * n, n, patchesX, a.PatchWidth, a.PatchHeight * a.Width, 1f);
-                    Gather(a.Qkv + (long)(v0 + d) * pixels + first, vt + (long)d * n, n, patchesX, a.PatchWidth, a.PatchHeight * a.Width, 1f);
+                    Gather<TOps, TV>(a.Qkv + (long)(q0 + d) * pixels + first, qt + (long)d * n, n, patchesX, a.PatchWidth, a.PatchHeight * a.Width, scale, vectorCols, odd);
+                    Gather<TOps, TV>(a.Qkv + (long)(k0 + d) * pixels + first, kt + (long)d * n, n, patchesX, a.PatchWidth, a.PatchHeight * a.Width, 1f, vectorCols, odd);
+                    Gather<TOps, TV>(a.Qkv + (long)(v0 + d) * pixels + first, vt + (long)d * n, n, patchesX, a.PatchWidth, a.PatchHeight * a.Width, 1f, vectorCols, odd);
                 }
                 // Queries go in blocks of up to QueryBlock columns, so a block's scores (keys x block) stay in L2 while
                 // the softmax and the context read them; the whole [n, n] at 1024 tokens (4 MiB) ran at a quarter of peak.
@@ -119,13 +123,28 @@ public static unsafe class PatchAttention
         }
     }
 
-    /// <summary>dst[t] = src[(t / patchesX) * rowStride + (t % patchesX) * colStride] * scale.</summary>
+    /// <summary>
+    /// dst[t] = src[(t / patchesX) * rowStride + (t % patchesX) * colStride] * scale; columns below
+    /// <paramref name="vectorCols"/> (colStride 2 only) by vector de-interleave, the rest one by one.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Gather(float* src, float* dst, int n, int patchesX, int colStride, int rowStride, float scale)
+    private static void Gather<TOps, TV>(float* src, float* dst, int n, int patchesX, int colStride, int rowStride, float scale,
+        int vectorCols, float* odd)
+        where TOps : struct, IVecOps<TV> where TV : struct
     {
+        int lanes = TOps.Count;
+        TV vscale = TOps.Broadcast(scale);
         int t = 0;
         for (float* row = src; t < n; row += rowStride)
-            for (int x = 0; x < patchesX; x++, t++) dst[t] = row[x * colStride] * scale;
+        {
+            int x = 0;
+            for (; x + lanes <= vectorCols; x += lanes, t += lanes)
+            {
+                TOps.Deinterleave(row + 2 * x, dst + t, odd);
+                if (scale != 1f) TOps.Store(dst + t, TOps.Mul(TOps.Load(dst + t), vscale));
+            }
+            for (; x < patchesX; x++, t++) dst[t] = row[x * colStride] * scale;
+        }
     }
 
     /// <summary>
