@@ -69,6 +69,28 @@ public class Conv2DTests
 
     [Theory]
     [MemberData(nameof(Isas))]
+    public void RowSegmentKernelWidthsPaddingsDilations(string isaName)
+    {
+        // Stride-1 3x3 with rows of two vectors or more takes the row-segment kernel (32 registers): equal segments of
+        // 2-3 vectors with a partial last one, every padding, dilations up to DeepLab's 6, partial weight panels.
+        var isa = Parse(isaName);
+        var rng = new Random(34);
+        int n = 0;
+        foreach (int w in new[] { 32, 33, 47, 64, 65, 100 })
+        foreach (int dil in new[] { 1, 2, 6 })
+        foreach (int pad in new[] { 0, 1, 2, 6 })
+        foreach (var (cin, cout) in new[] { (4, 8), (5, 13), (7, 3) })
+        {
+            n++;
+            int h = 3 + n % 4;
+            if (ReferenceKernels.ConvOutputSize(h, 3, 1, pad, dil) <= 0 || ReferenceKernels.ConvOutputSize(w, 3, 1, pad, dil) <= 0) continue;
+            if (n % 2 == 0) Check<Silu>(isa, cin, cout, h + 2 * dil, w, 3, 1, pad, dil, n % 3 == 0, rng);
+            else Check<Identity>(isa, cin, cout, h + 2 * dil, w, 3, 1, pad, dil, n % 3 == 0, rng);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
     public void RealShapes(string isaName)
     {
         var isa = Parse(isaName);

@@ -32,6 +32,14 @@ public static unsafe class Conv2D
         => RunIsa<TAct>(input, packedWeight, bias, output, inChannels, inHeight, inWidth, outChannels,
             kernelSize, stride, padding, dilation, scratch, KernelIsa.Best, pool);
 
+    private static bool RowConv3x3Applies(int kernelSize, int stride, int outWidth, Isa isa) => isa switch
+    {
+        Isa.Vector512 => RowConv3x3.Applies<Ops512, Vector512<float>>(kernelSize, stride, outWidth),
+        Isa.Vector256 => RowConv3x3.Applies<Ops256, Vector256<float>>(kernelSize, stride, outWidth),
+        Isa.Vector128 => RowConv3x3.Applies<Ops128, Vector128<float>>(kernelSize, stride, outWidth),
+        _ => false,
+    };
+
     internal static void RunIsa<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias,
         Span<float> output, int inChannels, int inHeight, int inWidth, int outChannels,
         int kernelSize, int stride, int padding, int dilation, Span<float> scratch, Isa isa,
@@ -67,6 +75,16 @@ public static unsafe class Conv2D
                     case Isa.Vector256: DirectConv.Run<Ops256, Vector256<float>, TAct>(packer, pW, b, pOut, outChannels, outHeight, pool); break;
                     case Isa.Vector128: DirectConv.Run<Ops128, Vector128<float>, TAct>(packer, pW, b, pOut, outChannels, outHeight, pool); break;
                     default: DirectConv.Run<OpsScalar, float, TAct>(packer, pW, b, pOut, outChannels, outHeight, pool); break;
+                }
+                return;
+            }
+            if (RowConv3x3Applies(kernelSize, stride, outWidth, isa))
+            {
+                switch (isa)
+                {
+                    case Isa.Vector512: RowConv3x3.Run<Ops512, Vector512<float>, TAct>(pIn, pW, b, pOut, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, padding, dilation, pool); break;
+                    case Isa.Vector256: RowConv3x3.Run<Ops256, Vector256<float>, TAct>(pIn, pW, b, pOut, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, padding, dilation, pool); break;
+                    default: RowConv3x3.Run<Ops128, Vector128<float>, TAct>(pIn, pW, b, pOut, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, padding, dilation, pool); break;
                 }
                 return;
             }

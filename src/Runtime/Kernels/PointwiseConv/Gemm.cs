@@ -332,7 +332,7 @@ internal static unsafe partial class Gemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Park<TOps, TV>(int nv, TV x0, TV x1, TV x2, float* tile)
+    internal static void Park<TOps, TV>(int nv, TV x0, TV x1, TV x2, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
         TOps.Store(tile, x0);
@@ -342,7 +342,7 @@ internal static unsafe partial class Gemm
 
     /// <summary>c[r, j] = act(tile[r, j]) (+ res[r, j]) for r &lt; rows, j &lt; cols.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Epilogue<TOps, TV, TAct>(float* tile, int ldt, int rows, int nv, int cols, float* c, float* res, int ldc)
+    internal static void Epilogue<TOps, TV, TAct>(float* tile, int ldt, int rows, int nv, int cols, float* c, float* res, int ldc)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
     {
         int lanes = TOps.Count;
