@@ -24,23 +24,33 @@ public static class ResizeBilinear
             lx[x] = sx - x0[x];
         }
         int inPlane = inHeight * inWidth, outPlane = outHeight * outWidth;
-        for (int y = 0; y < outHeight; y++)
+        // Channel by channel, so each output plane is written front to back (row by row across all channels wrote
+        // every plane's row at a stride of a whole plane: 0.9 ms for DeepLab's 256 x 32 x 32 pooling-branch upsample).
+        unsafe
         {
-            float sy = MathF.Max(scaleY * (y + 0.5f) - 0.5f, 0f);
-            int y0 = (int)sy;
-            int y1 = Math.Min(y0 + 1, inHeight - 1);
-            float ly = sy - y0;
-            for (int c = 0; c < channels; c++)
+            fixed (float* pIn = input, pOut = output)
+            fixed (int* px0 = x0, px1 = x1)
+            fixed (float* plx = lx)
             {
-                var top = input.Slice(c * inPlane + y0 * inWidth, inWidth);
-                var bottom = input.Slice(c * inPlane + y1 * inWidth, inWidth);
-                var row = output.Slice(c * outPlane + y * outWidth, outWidth);
-                for (int x = 0; x < row.Length; x++)
+                for (int c = 0; c < channels; c++)
                 {
-                    float l = lx[x];
-                    float t = (1 - l) * top[x0[x]] + l * top[x1[x]];
-                    float b = (1 - l) * bottom[x0[x]] + l * bottom[x1[x]];
-                    row[x] = (1 - ly) * t + ly * b;
+                    float* plane = pIn + (long)c * inPlane;
+                    float* outRow = pOut + (long)c * outPlane;
+                    for (int y = 0; y < outHeight; y++, outRow += outWidth)
+                    {
+                        float sy = MathF.Max(scaleY * (y + 0.5f) - 0.5f, 0f);
+                        int y0 = (int)sy;
+                        int y1 = Math.Min(y0 + 1, inHeight - 1);
+                        float ly = sy - y0;
+                        float* top = plane + y0 * inWidth, bottom = plane + y1 * inWidth;
+                        for (int x = 0; x < outWidth; x++)
+                        {
+                            float l = plx[x];
+                            float t = (1 - l) * top[px0[x]] + l * top[px1[x]];
+                            float b = (1 - l) * bottom[px0[x]] + l * bottom[px1[x]];
+                            outRow[x] = (1 - ly) * t + ly * b;
+                        }
+                    }
                 }
             }
         }
