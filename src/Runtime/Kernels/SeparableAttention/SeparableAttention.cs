@@ -14,56 +14,61 @@ public static class SeparableAttention
 
     /// <param name="qkv">[1 + 2 * channels, height, width]: the query channel, then keys, then values.</param>
     /// <param name="output">[channels, height, width].</param>
-    public static void Run(ReadOnlySpan<float> qkv, Span<float> output, int channels, int height, int width,
+    public static unsafe void Run(ReadOnlySpan<float> qkv, Span<float> output, int channels, int height, int width,
         int patchHeight, int patchWidth, Span<float> scratch)
     {
         int pixels = height * width;
         int patchesX = width / patchWidth, patchesY = height / patchHeight;
         int tokens = patchesX * patchesY;
-        var scores = scratch[..tokens];
-        var context = scratch.Slice(tokens, channels);
-        for (int py = 0; py < patchHeight; py++)
-        for (int px = 0; px < patchWidth; px++)
+        if (qkv.Length < (1 + 2 * channels) * pixels || output.Length < channels * pixels || scratch.Length < tokens + channels)
+            throw new ArgumentException("qkv, output or scratch is too short");
+        // Tokens are visited row of patches by row of patches (no division per element), in the same order as
+        // before, so every sum keeps its order and the results their bits.
+        int rowStep = patchHeight * width;
+        fixed (float* pQkv = qkv, pOut = output, pScratch = scratch)
         {
-            // softmax of the query over this offset's tokens
-            float max = float.NegativeInfinity;
-            for (int n = 0; n < tokens; n++) max = MathF.Max(max, qkv[PixelOf(n)]);
-            float total = 0;
-            for (int n = 0; n < tokens; n++)
+            float* scores = pScratch, context = pScratch + tokens;
+            for (int py = 0; py < patchHeight; py++)
+            for (int px = 0; px < patchWidth; px++)
             {
-                float e = MathF.Exp(qkv[PixelOf(n)] - max);
-                scores[n] = e;
-                total += e;
-            }
-            float inverse = 1f / total;
-            for (int n = 0; n < tokens; n++) scores[n] *= inverse;
+                int first = py * width + px; // pixel of token 0 at this offset
+                // softmax of the query over this offset's tokens
+                float max = float.NegativeInfinity;
+                for (int row = 0, n = 0; row < patchesY; row++)
+                    for (float* q = pQkv + first + row * rowStep, end = q + patchesX * patchWidth; q < end; q += patchWidth, n++)
+                        max = MathF.Max(max, *q);
+                float total = 0;
+                for (int row = 0, n = 0; row < patchesY; row++)
+                    for (float* q = pQkv + first + row * rowStep, end = q + patchesX * patchWidth; q < end; q += patchWidth, n++)
+                    {
+                        float e = MathF.Exp(*q - max);
+                        scores[n] = e;
+                        total += e;
+                    }
+                float inverse = 1f / total;
+                for (int n = 0; n < tokens; n++) scores[n] *= inverse;
 
-            // context[c] = sum_n key[c, n] * score[n]
-            for (int c = 0; c < channels; c++)
-            {
-                var keys = qkv.Slice((1 + c) * pixels, pixels);
-                float sum = 0;
-                for (int n = 0; n < tokens; n++) sum += keys[PixelOf(n)] * scores[n];
-                context[c] = sum;
-            }
-
-            // out[c, n] = relu(value[c, n]) * context[c]
-            for (int c = 0; c < channels; c++)
-            {
-                var values = qkv.Slice((1 + channels + c) * pixels, pixels);
-                var target = output.Slice(c * pixels, pixels);
-                float k = context[c];
-                for (int n = 0; n < tokens; n++)
+                // context[c] = sum_n key[c, n] * score[n]
+                for (int c = 0; c < channels; c++)
                 {
-                    int p = PixelOf(n);
-                    target[p] = MathF.Max(values[p], 0f) * k;
+                    float* keys = pQkv + (long)(1 + c) * pixels + first;
+                    float sum = 0;
+                    for (int row = 0, n = 0; row < patchesY; row++)
+                        for (float* k = keys + row * rowStep, end = k + patchesX * patchWidth; k < end; k += patchWidth, n++)
+                            sum += *k * scores[n];
+                    context[c] = sum;
                 }
-            }
 
-            int PixelOf(int n)
-            {
-                int row = n / patchesX;
-                return (row * patchHeight + py) * width + (n - row * patchesX) * patchWidth + px;
+                // out[c, n] = relu(value[c, n]) * context[c]
+                for (int c = 0; c < channels; c++)
+                {
+                    float* values = pQkv + (long)(1 + channels + c) * pixels + first;
+                    float* target = pOut + (long)c * pixels + first;
+                    float k = context[c];
+                    for (int row = 0; row < patchesY; row++)
+                        for (int x = row * rowStep, end = x + patchesX * patchWidth; x < end; x += patchWidth)
+                            target[x] = MathF.Max(values[x], 0f) * k;
+                }
             }
         }
     }
