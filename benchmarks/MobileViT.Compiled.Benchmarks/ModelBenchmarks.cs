@@ -16,7 +16,12 @@ public class ModelBenchmarks
     private float[] _output = null!;
     private float[] _ortOutput = null!;
 
-    [Params("mobilevit-xx-small", "mobilevit-x-small", "mobilevit-small", "mobilevit-xx-small-fashion", "mobilevitv2-0.5", "deeplabv3-mobilevit-xx-small")]
+    /// <summary>Every model, or the comma-separated list in MOBILEVIT_BENCH_MODELS (to rerun a few).</summary>
+    public static IEnumerable<string> Models =>
+        Environment.GetEnvironmentVariable("MOBILEVIT_BENCH_MODELS")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        ?? ["mobilevit-xx-small", "mobilevit-x-small", "mobilevit-small", "mobilevit-xx-small-fashion", "mobilevitv2-0.5", "deeplabv3-mobilevit-xx-small"];
+
+    [ParamsSource(nameof(Models))]
     public string Model { get; set; } = "";
 
     [Params(1, 2)]
