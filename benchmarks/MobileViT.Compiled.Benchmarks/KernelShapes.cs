@@ -87,6 +87,10 @@ internal static class KernelShapes
         Conv(3, 256, 16, 2); Conv(96, 32, 96, 1); Conv(192, 32, 96, 1); Conv(320, 8, 160, 1);
         Attn(144, 32); Attn(192, 16); Attn(64, 64);
         Ln(144, 1024);
+        {
+            var x = R(640); var w = R(640 * 1000); var b = R(1000); var y = new float[1000];
+            cases.Add(new("linear 640->1000 (small classifier)", 640L * 1000, () => Linear.Run(x, w, b, y, 640, 1000)));
+        }
 
         run:
         int rounds = args.Length > 1 ? int.Parse(args[1]) : 40;
