@@ -6,7 +6,7 @@ namespace MobileViT.Compiled.Benchmarks;
 
 /// <summary>
 /// Kernels at real MobileViT layer shapes, median of many calls, GFLOP/s (2 x MACs / time).
-/// `dotnet run -c Release --project benchmarks/MobileViT.Compiled.Benchmarks -- kernels [threads] [rounds] [sweep]`
+/// `dotnet run -c Release --project benchmarks/MobileViT.Compiled.Benchmarks -- kernels [threads] [rounds] [sweep] [only=text]`
 /// Variants run interleaved (round robin), so machine noise hits them alike.
 /// </summary>
 internal static class KernelShapes
@@ -85,7 +85,7 @@ internal static class KernelShapes
         Pw<Identity>("(small L4 ffn2)", 480, 240, 64, true);
         Dw(64, 128, 1); Dw(128, 128, 2); Dw(256, 64, 1); Dw(384, 32, 2);
         Conv(3, 256, 16, 2); Conv(96, 32, 96, 1); Conv(192, 32, 96, 1); Conv(320, 8, 160, 1);
-        Attn(144, 32); Attn(192, 16); Attn(64, 64);
+        Attn(144, 32); Attn(192, 16); Attn(64, 64); Attn(64, 32); Attn(80, 16);
         Ln(144, 1024);
         {
             var x = R(640); var w = R(640 * 1000); var b = R(1000); var y = new float[1000];
@@ -93,6 +93,9 @@ internal static class KernelShapes
         }
 
         run:
+        // only=<text>: just the kernels whose name contains the text (e.g. only=attention).
+        string? only = args.FirstOrDefault(a => a.StartsWith("only=", StringComparison.Ordinal))?[5..];
+        if (only is not null) cases.RemoveAll(c => !c.Name.Contains(only, StringComparison.Ordinal));
         int rounds = args.Length > 1 ? int.Parse(args[1]) : 40;
         var times = cases.Select(_ => new double[rounds]).ToArray();
         foreach (var c in cases) for (int i = 0; i < 5; i++) c.Run();

@@ -26,6 +26,27 @@ public class VectorMathTests
     }
 
     [Fact]
+    public void Exp2IsAccurateOnTheSoftmaxRange()
+    {
+        // Softmax arguments are <= 0; at -126 and below 2^x is subnormal or 0 (or 2^-126 without AVX-512).
+        for (float x = -125f; x <= 0f; x += 0.000377f)
+        {
+            double expected = Math.Pow(2, x);
+            foreach (var e in new[] { VectorMath.Exp2(Vector512.Create(x))[5], VectorMath.Exp2(Vector256.Create(x))[2], VectorMath.Exp2(Vector128.Create(x))[3] })
+            {
+                double rel = Math.Abs(e - expected) / expected;
+                if (rel > 3e-7) Assert.Fail($"2^{x} = {e}, expected {expected} (rel {rel:E2})");
+            }
+        }
+        foreach (float x in new[] { -1e30f, -1000f, -200f, -150f, -127f })
+        {
+            float e = VectorMath.Exp2(Vector512.Create(x))[0];
+            Assert.True(e >= 0f && e <= 1.2e-38f, $"2^{x} = {e}");
+        }
+        Assert.True(float.IsNaN(VectorMath.Exp2(Vector512.Create(float.NaN))[0]));
+    }
+
+    [Fact]
     public void ExpAndSiluSaturateWithoutNaN()
     {
         foreach (float x in new[] { -1e30f, -1000f, -88f, -87.5f, 88.5f, 100f, 1000f, 1e30f })

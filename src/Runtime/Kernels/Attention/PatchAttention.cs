@@ -8,10 +8,11 @@ namespace MobileViT.Compiled.Kernels;
 /// MobileViT's unfold, multi-head self-attention and fold in one kernel: the unfold/fold are index mapping
 /// (tokens at the same offset inside their patch attend to each other), so no patch tensor is ever built.
 /// <para>
-/// Per patch offset and head: gather Q (pre-scaled by 1/sqrt(headDim)), K and V of the N tokens into scratch as
+/// Per patch offset and head: gather Q (pre-scaled by log2(e)/sqrt(headDim)), K and V of the N tokens into scratch as
 /// [headDim, N] (token-contiguous); then per block of queries: transposed scores St = K^T Q ([key, query]) with a
-/// 4-row x 2-vector register tile; softmax with max subtraction down each column (vectorized over queries); context
-/// Ct = V St with the same tile; finally scaled by 1 / denominator while being scattered straight into the output map.
+/// 4-row x 4-vector register tile, which also keeps each column's maximum; softmax down each column (vectorized over
+/// queries; base-2, as Q carries log2(e)); context Ct = V St with the same tile; finally scaled by 1 / denominator
+/// while being scattered straight into the output map.
 /// Scratch: St (N * N at most, one query block of it in use), then Q, K, V ([headDim, N] each); Ct reuses Q's space.
 /// </para>
 /// </summary>
@@ -83,7 +84,8 @@ public static unsafe class PatchAttention
         int n = a.Tokens, dim = a.HeadDim;
         int pixels = a.Height * a.Width;
         int patchesX = a.Width / a.PatchWidth;
-        float scale = 1f / MathF.Sqrt(dim);
+        // Q carries log2(e) too, so the scores are base-2 and the softmax needs 2^x, not e^x (fewer operations).
+        float scale = (float)(1.4426950408889634 / Math.Sqrt(dim));
         float* qt = s + (long)n * n;
         float* kt = qt + (long)n * dim;
         float* vt = kt + (long)n * dim;
@@ -108,15 +110,18 @@ public static unsafe class PatchAttention
                 // 1 / (softmax denominator) per query: after the scores block when there are several blocks (K is still
                 // needed), in K's consumed space when one block covers all queries (scratch holds n * n + 3 n dim floats).
                 float* inv = block < n ? s + (long)block * n : kt;
+                float* max = stackalloc float[QueryBlock];
                 for (int i0 = 0; i0 < n; i0 += block)
                 {
                     int bw = Math.Min(block, n - i0);
                     // St[j, i] = sum_d K[d, j] Q[d, i]: the transposed scores, so that softmax runs down columns
                     // (vectorized over queries) and the context is a plain GEMM V x St.
-                    Gemm4x2<TOps, TV>(kt, 1, n, qt + i0, n, s, bw, n, bw, dim);
-                    ColumnSoftmax<TOps, TV>(s, bw, n, bw, inv + i0);
+                    // Each column's maximum is kept while the score tiles are stored.
+                    for (int i = 0; i < bw; i++) max[i] = float.NegativeInfinity;
+                    Gemm4x2<TOps, TV>(kt, 1, n, qt + i0, n, s, bw, n, bw, dim, max);
+                    ColumnSoftmax<TOps, TV>(s, bw, n, bw, max, inv + i0);
                     // Ct[d, i] = sum_j V[d, j] St[j, i], into Q's space (this block's queries are consumed).
-                    Gemm4x2<TOps, TV>(vt, n, 1, s, bw, qt + i0, n, dim, bw, n);
+                    Gemm4x2<TOps, TV>(vt, n, 1, s, bw, qt + i0, n, dim, bw, n, null);
                 }
                 Scatter(qt, inv, a.Output + (long)q0 * pixels + first, n, dim, pixels, patchesX, a.PatchWidth, a.PatchHeight * a.Width);
             }
@@ -150,18 +155,28 @@ public static unsafe class PatchAttention
     /// <summary>
     /// C[r, col] = sum_k A[r, k] * B[k, col] for r &lt; rows, col &lt; cols, with A addressed as a[r * aRow + k * aK]
     /// and B, C row-major with strides ldb, ldc: a 4-row x 2-vector register tile, then 1-vector and scalar tails.
+    /// With <paramref name="colMax"/>, colMax[col] = max(colMax[col], C[r, col]) over the rows as the tiles are stored
+    /// (the scores' column maxima for the softmax, without another pass over them).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Gemm4x2<TOps, TV>(float* a, int aRow, int aK, float* b, int ldb, float* c, int ldc, int rows, int cols, int k)
+    private static void Gemm4x2<TOps, TV>(float* a, int aRow, int aK, float* b, int ldb, float* c, int ldc, int rows, int cols, int k,
+        float* colMax)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
         int r = 0;
-        for (; r + 4 <= rows; r += 4) Rows<TOps, TV>(4, a + (long)r * aRow, aRow, aK, b, ldb, c + (long)r * ldc, ldc, cols, k);
-        for (; r < rows; r++) Rows<TOps, TV>(1, a + (long)r * aRow, aRow, aK, b, ldb, c + (long)r * ldc, ldc, cols, k);
+        for (; r + 4 <= rows; r += 4) Rows<TOps, TV>(4, a + (long)r * aRow, aRow, aK, b, ldb, c + (long)r * ldc, ldc, cols, k, colMax);
+        for (; r < rows; r++) Rows<TOps, TV>(1, a + (long)r * aRow, aRow, aK, b, ldb, c + (long)r * ldc, ldc, cols, k, colMax);
     }
 
+    /// <summary>m[0..] = max(m, max of the tile's rows) for one vector column of a 4-row (or 1-row) tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Rows<TOps, TV>(int rows, float* a, int aRow, int aK, float* b, int ldb, float* c, int ldc, int cols, int k)
+    private static void KeepMax<TOps, TV>(int rows, float* m, TV x0, TV x1, TV x2, TV x3)
+        where TOps : struct, IVecOps<TV> where TV : struct
+        => TOps.Store(m, TOps.Max(TOps.Load(m), rows > 1 ? TOps.Max(TOps.Max(x0, x1), TOps.Max(x2, x3)) : x0));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows<TOps, TV>(int rows, float* a, int aRow, int aK, float* b, int ldb, float* c, int ldc, int cols, int k,
+        float* colMax)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
         int lanes = TOps.Count;
@@ -193,6 +208,13 @@ public static unsafe class PatchAttention
                 TOps.Store(c1, c10); TOps.Store(c1 + lanes, c11); TOps.Store(c1 + 2 * lanes, c12); TOps.Store(c1 + 3 * lanes, c13);
                 TOps.Store(c2, c20); TOps.Store(c2 + lanes, c21); TOps.Store(c2 + 2 * lanes, c22); TOps.Store(c2 + 3 * lanes, c23);
                 TOps.Store(c3, c30); TOps.Store(c3 + lanes, c31); TOps.Store(c3 + 2 * lanes, c32); TOps.Store(c3 + 3 * lanes, c33);
+                if (colMax != null)
+                {
+                    KeepMax<TOps, TV>(4, colMax + j, c00, c10, c20, c30);
+                    KeepMax<TOps, TV>(4, colMax + j + lanes, c01, c11, c21, c31);
+                    KeepMax<TOps, TV>(4, colMax + j + 2 * lanes, c02, c12, c22, c32);
+                    KeepMax<TOps, TV>(4, colMax + j + 3 * lanes, c03, c13, c23, c33);
+                }
             }
         for (; j + 2 * lanes <= cols; j += 2 * lanes)
         {
@@ -218,6 +240,11 @@ public static unsafe class PatchAttention
                 TOps.Store(c + 2 * ldc + j, c20); TOps.Store(c + 2 * ldc + j + lanes, c21);
                 TOps.Store(c + 3 * ldc + j, c30); TOps.Store(c + 3 * ldc + j + lanes, c31);
             }
+            if (colMax != null)
+            {
+                KeepMax<TOps, TV>(rows, colMax + j, c00, c10, c20, c30);
+                KeepMax<TOps, TV>(rows, colMax + j + lanes, c01, c11, c21, c31);
+            }
         }
         for (; j + lanes <= cols; j += lanes)
         {
@@ -241,6 +268,7 @@ public static unsafe class PatchAttention
                 TOps.Store(c + 2 * ldc + j, c20);
                 TOps.Store(c + 3 * ldc + j, c30);
             }
+            if (colMax != null) KeepMax<TOps, TV>(rows, colMax + j, c00, c10, c20, c30);
         }
         for (; j < cols; j++)
             for (int r = 0; r < rows; r++)
@@ -249,28 +277,29 @@ public static unsafe class PatchAttention
                 float acc = 0f;
                 for (int kk = 0; kk < k; kk++) acc += ar[kk * aK] * b[(long)kk * ldb + j];
                 c[(long)r * ldc + j] = acc;
+                if (colMax != null) colMax[j] = MathF.Max(colMax[j], acc);
             }
     }
 
     /// <summary>
-    /// Softmax of every column of the [n, cols] matrix st (row stride ld; column i = query i's scores over keys j),
-    /// in place without the division: st[j, i] = exp(st[j, i] - max_j), inv[i] = 1 / sum_j.
+    /// Softmax of every column of the [n, cols] matrix st of base-2 scores (row stride ld; column i = query i's scores
+    /// over keys j), in place without the division: st[j, i] = 2^(st[j, i] - max_j), inv[i] = 1 / sum_j.
+    /// max[i] is the column's maximum.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ColumnSoftmax<TOps, TV>(float* st, int ld, int n, int cols, float* inv)
+    private static void ColumnSoftmax<TOps, TV>(float* st, int ld, int n, int cols, float* max, float* inv)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
         int lanes = TOps.Count;
         int i = 0;
         for (; i + lanes <= cols; i += lanes)
         {
-            TV max = TOps.Load(st + i);
-            for (int j = 1; j < n; j++) max = TOps.Max(max, TOps.Load(st + (long)j * ld + i));
+            TV m = TOps.Load(max + i);
             TV sum = TOps.Zero;
             for (int j = 0; j < n; j++)
             {
                 float* p = st + (long)j * ld + i;
-                TV e = TOps.Exp(TOps.Sub(TOps.Load(p), max));
+                TV e = TOps.Exp2(TOps.Sub(TOps.Load(p), m));
                 TOps.Store(p, e);
                 sum = TOps.Add(sum, e);
             }
@@ -278,12 +307,11 @@ public static unsafe class PatchAttention
         }
         for (; i < cols; i++)
         {
-            float max = st[i];
-            for (int j = 1; j < n; j++) max = MathF.Max(max, st[(long)j * ld + i]);
+            float m = max[i];
             float sum = 0f;
             for (int j = 0; j < n; j++)
             {
-                float e = MathF.Exp(st[(long)j * ld + i] - max);
+                float e = float.Exp2(st[(long)j * ld + i] - m);
                 st[(long)j * ld + i] = e;
                 sum += e;
             }

@@ -17,6 +17,10 @@ internal static class VectorMath
     private const float Lo = -87.33654f, Hi = 88f, Log2E = 1.44269504088896341f;
     private const float Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
     private const float C2 = 0.4999923f, C3 = 0.16667114f, C4 = 0.041890115f, C5 = 0.008312525f;
+    // The same polynomial in f = r / ln2, for 2^f on [-1/2, 1/2]: a_k = C_k ln2^k (same relative error).
+    private const double Ln2 = 0.69314718055994531;
+    private const float A1 = (float)Ln2, A2 = (float)(0.4999923 * Ln2 * Ln2), A3 = (float)(0.16667114 * Ln2 * Ln2 * Ln2);
+    private const float A4 = (float)(0.041890115 * Ln2 * Ln2 * Ln2 * Ln2), A5 = (float)(0.008312525 * Ln2 * Ln2 * Ln2 * Ln2 * Ln2);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Exp(Vector512<float> x)
@@ -49,6 +53,26 @@ internal static class VectorMath
         p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(C2));
         p = Vector512.MultiplyAddEstimate(p, t, Vector512.Create(-1f));
         p = Vector512.MultiplyAddEstimate(p, t, Vector512<float>.One);
+        return Scale(p, n);
+    }
+
+    /// <summary>
+    /// 2^x for x &lt;= 0 (softmax over base-2 scores): n = round(x), f = x - n exactly, the polynomial for 2^f, then
+    /// scaled by 2^n. Four vector operations fewer than e^x, which needs the ln2 products and both clamps. With
+    /// AVX-512, vscalefps takes any n (below -149 the result is 0, as in IEEE arithmetic); without it x is clamped
+    /// at -126 (result 2^-126 instead of smaller), since the exponent is built in the bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Exp2(Vector512<float> x)
+    {
+        if (!Avx512F.IsSupported) x = Vector512.Max(x, Vector512.Create(-126f));
+        var n = Vector512.Round(x);
+        var f = x - n;
+        var p = Vector512.MultiplyAddEstimate(Vector512.Create(A5), f, Vector512.Create(A4));
+        p = Vector512.MultiplyAddEstimate(p, f, Vector512.Create(A3));
+        p = Vector512.MultiplyAddEstimate(p, f, Vector512.Create(A2));
+        p = Vector512.MultiplyAddEstimate(p, f, Vector512.Create(A1));
+        p = Vector512.MultiplyAddEstimate(p, f, Vector512<float>.One);
         return Scale(p, n);
     }
 
@@ -107,6 +131,26 @@ internal static class VectorMath
         return Scale(p, n);
     }
 
+    /// <summary>
+    /// 2^x for x &lt;= 0 (softmax over base-2 scores): n = round(x), f = x - n exactly, the polynomial for 2^f, then
+    /// scaled by 2^n. Four vector operations fewer than e^x, which needs the ln2 products and both clamps. With
+    /// AVX-512, vscalefps takes any n (below -149 the result is 0, as in IEEE arithmetic); without it x is clamped
+    /// at -126 (result 2^-126 instead of smaller), since the exponent is built in the bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Exp2(Vector256<float> x)
+    {
+        if (!Avx512F.VL.IsSupported) x = Vector256.Max(x, Vector256.Create(-126f));
+        var n = Vector256.Round(x);
+        var f = x - n;
+        var p = Vector256.MultiplyAddEstimate(Vector256.Create(A5), f, Vector256.Create(A4));
+        p = Vector256.MultiplyAddEstimate(p, f, Vector256.Create(A3));
+        p = Vector256.MultiplyAddEstimate(p, f, Vector256.Create(A2));
+        p = Vector256.MultiplyAddEstimate(p, f, Vector256.Create(A1));
+        p = Vector256.MultiplyAddEstimate(p, f, Vector256<float>.One);
+        return Scale(p, n);
+    }
+
     /// <summary>p * 2^n for integral n in [-126, 127].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Scale(Vector256<float> p, Vector256<float> n)
@@ -159,6 +203,26 @@ internal static class VectorMath
         p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(C2));
         p = Vector128.MultiplyAddEstimate(p, t, Vector128.Create(-1f));
         p = Vector128.MultiplyAddEstimate(p, t, Vector128<float>.One);
+        return Scale(p, n);
+    }
+
+    /// <summary>
+    /// 2^x for x &lt;= 0 (softmax over base-2 scores): n = round(x), f = x - n exactly, the polynomial for 2^f, then
+    /// scaled by 2^n. Four vector operations fewer than e^x, which needs the ln2 products and both clamps. With
+    /// AVX-512, vscalefps takes any n (below -149 the result is 0, as in IEEE arithmetic); without it x is clamped
+    /// at -126 (result 2^-126 instead of smaller), since the exponent is built in the bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Exp2(Vector128<float> x)
+    {
+        if (!Avx512F.VL.IsSupported) x = Vector128.Max(x, Vector128.Create(-126f));
+        var n = Vector128.Round(x);
+        var f = x - n;
+        var p = Vector128.MultiplyAddEstimate(Vector128.Create(A5), f, Vector128.Create(A4));
+        p = Vector128.MultiplyAddEstimate(p, f, Vector128.Create(A3));
+        p = Vector128.MultiplyAddEstimate(p, f, Vector128.Create(A2));
+        p = Vector128.MultiplyAddEstimate(p, f, Vector128.Create(A1));
+        p = Vector128.MultiplyAddEstimate(p, f, Vector128<float>.One);
         return Scale(p, n);
     }
 
