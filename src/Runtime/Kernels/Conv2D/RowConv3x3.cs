@@ -106,7 +106,7 @@ internal static unsafe class RowConv3x3
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
     {
         int lanes = TOps.Count;
-        int k = j.Channels * 9, groups = j.Channels * 3, segmentFloats = groups * j.SegmentStride;
+        int k = j.Channels * 9, segmentFloats = j.Channels * 3 * j.SegmentStride;
         int outPixels = j.OutHeight * j.OutWidth;
         float* tile = stackalloc float[Mr * 3 * 16];
         float* bias8 = stackalloc float[Mr];
@@ -121,38 +121,46 @@ internal static unsafe class RowConv3x3
                 int cols = Math.Min(j.SegmentWidth, j.OutWidth - ox0), nv = (cols + lanes - 1) / lanes;
                 float* b = panel + (long)(seg - s0) * segmentFloats;
                 float* c = j.Output + (long)m0 * outPixels + (long)oy * j.OutWidth + ox0;
-                if (nv == 3) Micro8xV3<TOps, TV, TAct>(groups, a, b, j.SegmentStride, j.Dilation, bias8, c, outPixels, rows, cols, tile);
-                else if (nv == 2) Micro8xV2<TOps, TV, TAct>(groups, a, b, j.SegmentStride, j.Dilation, bias8, c, outPixels, rows, cols, tile);
-                else Micro8xV1<TOps, TV, TAct>(groups, a, b, j.SegmentStride, j.Dilation, bias8, c, outPixels, rows, cols, tile);
+                var taps = new Taps { Channels = j.Channels, ChannelStride = 3 * j.SegmentStride, RowStride = j.SegmentStride, Dilation = j.Dilation, VectorStride = lanes };
+                if (nv == 3) Micro8xV3<TOps, TV>(taps, a, b, bias8, tile);
+                else if (nv == 2) Micro8xV2<TOps, TV>(taps, a, b, bias8, tile);
+                else Micro8xV1<TOps, TV>(taps, a, b, bias8, tile);
+                Gemm.Epilogue<TOps, TV, TAct>(tile, 3 * lanes, rows, nv, cols, c, null, outPixels);
             }
         }
     }
 
+    /// <summary>Where a tile's taps are: channel ci, kernel row ky, column kx of vector v at b + ci ChannelStride + ky RowStride + kx Dilation + v VectorStride.</summary>
+    internal struct Taps
+    {
+        public int Channels, ChannelStride, RowStride, Dilation, VectorStride;
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro8xV3<TOps, TV, TAct>(int groups, float* a, float* b, int ldb, int d, float* bias, float* c, int ldc, int rows, int cols, float* tile)
-        where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(3, groups, a, b, ldb, d, bias, c, ldc, rows, cols, tile);
+    internal static void Micro8xV3<TOps, TV>(in Taps t, float* a, float* b, float* bias, float* tile)
+        where TOps : struct, IVecOps<TV> where TV : struct
+        => Micro<TOps, TV>(3, t, a, b, bias, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro8xV2<TOps, TV, TAct>(int groups, float* a, float* b, int ldb, int d, float* bias, float* c, int ldc, int rows, int cols, float* tile)
-        where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(2, groups, a, b, ldb, d, bias, c, ldc, rows, cols, tile);
+    internal static void Micro8xV2<TOps, TV>(in Taps t, float* a, float* b, float* bias, float* tile)
+        where TOps : struct, IVecOps<TV> where TV : struct
+        => Micro<TOps, TV>(2, t, a, b, bias, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro8xV1<TOps, TV, TAct>(int groups, float* a, float* b, int ldb, int d, float* bias, float* c, int ldc, int rows, int cols, float* tile)
-        where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(1, groups, a, b, ldb, d, bias, c, ldc, rows, cols, tile);
+    internal static void Micro8xV1<TOps, TV>(in Taps t, float* a, float* b, float* bias, float* tile)
+        where TOps : struct, IVecOps<TV> where TV : struct
+        => Micro<TOps, TV>(1, t, a, b, bias, tile);
 
     /// <summary>
-    /// 8 x nv-vector tile over groups of 3 taps: group g's packed row is b + g * ldb, tap t reads it at + t * d;
-    /// weights advance 8 floats per tap. The tile is parked in L1 and finished by the GEMM's epilogue.
+    /// 8 x nv-vector tile over the 9 taps of every input channel (in the im2col order ci, ky, kx, so results equal the
+    /// im2col path), accumulators from the bias; weights advance 8 floats per tap. The tile is parked in L1
+    /// (8 rows of 3 vectors) for the GEMM's epilogue.
     /// Its FMA block repeats Gemm.Micro's on purpose: giving that shared microkernel a tap loop (even one kept apart
     /// for the one-tap case) made the 64-pixel GEMMs 40 % slower, so the two loops stay separate.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Micro<TOps, TV, TAct>(int nv, int groups, float* a, float* b, int ldb, int d, float* bias, float* c,
-        int ldc, int rows, int cols, float* tile)
-        where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
+    private static void Micro<TOps, TV>(int nv, in Taps t, float* a, float* b, float* bias, float* tile)
+        where TOps : struct, IVecOps<TV> where TV : struct
     {
-        int lanes = TOps.Count;
+        int lanes = TOps.Count, vs = t.VectorStride, d = t.Dilation;
         TV c00, c01 = default, c02 = default, c10, c11 = default, c12 = default;
         TV c20, c21 = default, c22 = default, c30, c31 = default, c32 = default;
         TV c40, c41 = default, c42 = default, c50, c51 = default, c52 = default;
@@ -165,14 +173,15 @@ internal static unsafe class RowConv3x3
         c50 = TOps.Broadcast(bias[5]); if (nv > 1) c51 = c50; if (nv > 2) c52 = c50;
         c60 = TOps.Broadcast(bias[6]); if (nv > 1) c61 = c60; if (nv > 2) c62 = c60;
         c70 = TOps.Broadcast(bias[7]); if (nv > 1) c71 = c70; if (nv > 2) c72 = c70;
-        for (int g = 0; g < groups; g++, b += ldb)
+        for (int ci = 0; ci < t.Channels; ci++, b += t.ChannelStride)
+        for (int ky = 0; ky < 3; ky++)
         {
-            float* bt = b;
-            for (int t = 0; t < 3; t++, bt += d, a += Mr)
+            float* bt = b + ky * t.RowStride;
+            for (int kx = 0; kx < 3; kx++, bt += d, a += Mr)
             {
                 TV b0 = TOps.Load(bt), b1 = default, b2 = default;
-                if (nv > 1) b1 = TOps.Load(bt + lanes);
-                if (nv > 2) b2 = TOps.Load(bt + 2 * lanes);
+                if (nv > 1) b1 = TOps.Load(bt + vs);
+                if (nv > 2) b2 = TOps.Load(bt + 2 * vs);
                 TV w = TOps.Broadcast(a[0]);
                 c00 = TOps.Fma(w, b0, c00); if (nv > 1) c01 = TOps.Fma(w, b1, c01); if (nv > 2) c02 = TOps.Fma(w, b2, c02);
                 w = TOps.Broadcast(a[1]);
@@ -200,6 +209,5 @@ internal static unsafe class RowConv3x3
         Gemm.Park<TOps, TV>(nv, c50, c51, c52, tile + 5 * ldt);
         Gemm.Park<TOps, TV>(nv, c60, c61, c62, tile + 6 * ldt);
         Gemm.Park<TOps, TV>(nv, c70, c71, c72, tile + 7 * ldt);
-        Gemm.Epilogue<TOps, TV, TAct>(tile, ldt, rows, nv, cols, c, null, ldc);
     }
 }
