@@ -74,6 +74,9 @@ internal static class KernelShapes
             goto run;
         }
         Pw<Silu>("(small L0 expand)", 16, 64, 16384);
+        Pw<Silu>("(xx-small L0 expand)", 16, 32, 16384);
+        Pw<Identity>("(xx-small L0 reduce)", 32, 16, 16384, true);
+        Pw<Silu>("(xx-small L1 expand)", 24, 48, 4096);
         Pw<Identity>("(small L0 reduce)", 64, 32, 16384);
         Pw<Silu>("(small L1 expand)", 64, 256, 4096);
         Pw<Identity>("(small L1 reduce)", 256, 64, 4096, true);

@@ -91,6 +91,29 @@ public class Conv2DTests
 
     [Theory]
     [MemberData(nameof(Isas))]
+    public void PaddedMapKernelRowWidthsPaddingsDilations(string isaName)
+    {
+        // Stride-1 3x3 with rows of at most one vector takes the padded-map kernel (32 registers): rows of 1-16 pixels
+        // (8-lane vectors up to 8), 1-3 rows per tile, paddings up to past the taps' reach, dilations whose reach
+        // (2 d + a vector) is wider than the padded row, partial weight panels.
+        var isa = Parse(isaName);
+        var rng = new Random(35);
+        int n = 0;
+        foreach (int w in new[] { 1, 3, 4, 7, 8, 9, 12, 15, 16 })
+        foreach (int dil in new[] { 1, 2, 3 })
+        foreach (int pad in new[] { 0, 1, 3 })
+        foreach (var (cin, cout) in new[] { (4, 8), (5, 13), (9, 3) })
+        {
+            n++;
+            int h = 1 + n % 8;
+            if (ReferenceKernels.ConvOutputSize(h, 3, 1, pad, dil) <= 0 || ReferenceKernels.ConvOutputSize(w, 3, 1, pad, dil) <= 0) continue;
+            if (n % 2 == 0) Check<Silu>(isa, cin, cout, h, w, 3, 1, pad, dil, n % 3 == 0, rng);
+            else Check<Identity>(isa, cin, cout, h, w, 3, 1, pad, dil, n % 3 == 0, rng);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
     public void RealShapes(string isaName)
     {
         var isa = Parse(isaName);
@@ -99,6 +122,7 @@ public class Conv2DTests
         Check<Silu>(isa, 96, 96, 32, 32, 3, 1, 1, 1, true, rng);      // MobileViT block local conv
         Check<Silu>(isa, 256, 128, 16, 16, 3, 1, 1, 1, false, rng);   // fusion conv 2C -> C
         Check<Silu>(isa, 320, 160, 8, 8, 3, 1, 1, 1, true, rng);
+        Check<Silu>(isa, 128, 64, 16, 16, 3, 1, 1, 1, true, rng);
         Check<Relu>(isa, 160, 160, 32, 32, 3, 1, 2, 2, true, rng);    // dilated (DeepLab)
     }
 }

@@ -127,7 +127,7 @@ public unsafe class WorkerPoolTests
     {
         using var pool = new WorkerPool(threads);
         var rng = new Random(4);
-        foreach (var (cin, h, w, cout, k, s) in new[] { (3, 64, 64, 16, 3, 2), (96, 32, 32, 96, 3, 1), (160, 8, 8, 160, 3, 1), (5, 7, 9, 11, 3, 1) })
+        foreach (var (cin, h, w, cout, k, s) in new[] { (3, 64, 64, 16, 3, 2), (96, 32, 32, 96, 3, 1), (160, 8, 8, 160, 3, 1), (128, 16, 16, 64, 3, 1), (5, 7, 9, 11, 3, 1) })
         {
             int oh = (h + 2 * (k / 2) - k) / s + 1, ow = (w + 2 * (k / 2) - k) / s + 1;
             var input = Random(rng, cin * h * w);
