@@ -86,18 +86,26 @@ internal static unsafe class DirectConv
                 float* w = j.PackedW + (long)c0 * taps; // panel c0 / 8: [tap][8]
                 int channels = Math.Min(8, j.OutChannels - c0);
                 float* dst = j.Output + (long)c0 * outPixels + (long)oy * outWidth;
-                for (int ox = 0; ox < outWidth; ox += lanes)
-                    Vector8<TOps, TV, TAct>(tap, taps, w, j.Bias == null ? null : j.Bias + c0, dst, outPixels, ox, outWidth, channels, tile);
+                float* bias = j.Bias == null ? null : j.Bias + c0;
+                int ox = 0;
+                for (; ox + 2 * lanes <= outWidth; ox += 2 * lanes)
+                    Vectors8<TOps, TV, TAct>(2, tap, taps, w, bias, dst, outPixels, ox, outWidth, channels, tile);
+                for (; ox < outWidth; ox += lanes)
+                    Vectors8<TOps, TV, TAct>(1, tap, taps, w, bias, dst, outPixels, ox, outWidth, channels, tile);
             }
         }
     }
 
-    /// <summary>8 output channels x one vector of output pixels at ox: bias, then one FMA per tap per channel.</summary>
+    /// <summary>
+    /// 8 output channels x nv (1 or 2) vectors of output pixels at ox: bias, then one FMA per tap per channel and vector.
+    /// Two vectors share each weight broadcast (16 FMAs per 8 broadcasts and 2 loads; one vector was load-bound).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Vector8<TOps, TV, TAct>(float** tap, int taps, float* w, float* bias, float* dst, int outPixels,
+    private static void Vectors8<TOps, TV, TAct>(int nv, float** tap, int taps, float* w, float* bias, float* dst, int outPixels,
         int ox, int outWidth, int channels, float* tile)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
     {
+        int lanes = TOps.Count;
         TV a0 = TOps.Broadcast(bias == null ? 0f : bias[0]);
         TV a1 = TOps.Broadcast(bias == null || channels < 2 ? 0f : bias[1]);
         TV a2 = TOps.Broadcast(bias == null || channels < 3 ? 0f : bias[2]);
@@ -106,17 +114,19 @@ internal static unsafe class DirectConv
         TV a5 = TOps.Broadcast(bias == null || channels < 6 ? 0f : bias[5]);
         TV a6 = TOps.Broadcast(bias == null || channels < 7 ? 0f : bias[6]);
         TV a7 = TOps.Broadcast(bias == null || channels < 8 ? 0f : bias[7]);
+        TV b0 = a0, b1 = a1, b2 = a2, b3 = a3, b4 = a4, b5 = a5, b6 = a6, b7 = a7;
         for (int t = 0; t < taps; t++, w += 8)
         {
-            TV x = TOps.Load(tap[t] + ox);
-            a0 = TOps.Fma(TOps.Broadcast(w[0]), x, a0);
-            a1 = TOps.Fma(TOps.Broadcast(w[1]), x, a1);
-            a2 = TOps.Fma(TOps.Broadcast(w[2]), x, a2);
-            a3 = TOps.Fma(TOps.Broadcast(w[3]), x, a3);
-            a4 = TOps.Fma(TOps.Broadcast(w[4]), x, a4);
-            a5 = TOps.Fma(TOps.Broadcast(w[5]), x, a5);
-            a6 = TOps.Fma(TOps.Broadcast(w[6]), x, a6);
-            a7 = TOps.Fma(TOps.Broadcast(w[7]), x, a7);
+            float* p = tap[t] + ox;
+            TV x = TOps.Load(p), y = nv > 1 ? TOps.Load(p + lanes) : default;
+            TV wv = TOps.Broadcast(w[0]); a0 = TOps.Fma(wv, x, a0); if (nv > 1) b0 = TOps.Fma(wv, y, b0);
+            wv = TOps.Broadcast(w[1]); a1 = TOps.Fma(wv, x, a1); if (nv > 1) b1 = TOps.Fma(wv, y, b1);
+            wv = TOps.Broadcast(w[2]); a2 = TOps.Fma(wv, x, a2); if (nv > 1) b2 = TOps.Fma(wv, y, b2);
+            wv = TOps.Broadcast(w[3]); a3 = TOps.Fma(wv, x, a3); if (nv > 1) b3 = TOps.Fma(wv, y, b3);
+            wv = TOps.Broadcast(w[4]); a4 = TOps.Fma(wv, x, a4); if (nv > 1) b4 = TOps.Fma(wv, y, b4);
+            wv = TOps.Broadcast(w[5]); a5 = TOps.Fma(wv, x, a5); if (nv > 1) b5 = TOps.Fma(wv, y, b5);
+            wv = TOps.Broadcast(w[6]); a6 = TOps.Fma(wv, x, a6); if (nv > 1) b6 = TOps.Fma(wv, y, b6);
+            wv = TOps.Broadcast(w[7]); a7 = TOps.Fma(wv, x, a7); if (nv > 1) b7 = TOps.Fma(wv, y, b7);
         }
         int remaining = outWidth - ox;
         Store<TOps, TV, TAct>(a0, dst + ox, remaining, tile);
@@ -127,6 +137,17 @@ internal static unsafe class DirectConv
         if (channels > 5) Store<TOps, TV, TAct>(a5, dst + 5L * outPixels + ox, remaining, tile);
         if (channels > 6) Store<TOps, TV, TAct>(a6, dst + 6L * outPixels + ox, remaining, tile);
         if (channels > 7) Store<TOps, TV, TAct>(a7, dst + 7L * outPixels + ox, remaining, tile);
+        if (nv == 1) return;
+        ox += lanes;
+        remaining -= lanes;
+        Store<TOps, TV, TAct>(b0, dst + ox, remaining, tile);
+        if (channels > 1) Store<TOps, TV, TAct>(b1, dst + outPixels + ox, remaining, tile);
+        if (channels > 2) Store<TOps, TV, TAct>(b2, dst + 2L * outPixels + ox, remaining, tile);
+        if (channels > 3) Store<TOps, TV, TAct>(b3, dst + 3L * outPixels + ox, remaining, tile);
+        if (channels > 4) Store<TOps, TV, TAct>(b4, dst + 4L * outPixels + ox, remaining, tile);
+        if (channels > 5) Store<TOps, TV, TAct>(b5, dst + 5L * outPixels + ox, remaining, tile);
+        if (channels > 6) Store<TOps, TV, TAct>(b6, dst + 6L * outPixels + ox, remaining, tile);
+        if (channels > 7) Store<TOps, TV, TAct>(b7, dst + 7L * outPixels + ox, remaining, tile);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
