@@ -11,19 +11,23 @@ public sealed partial class ModelGenerator
     /// Stage 2: the ordered lowering passes.
     /// 1. <see cref="NetworkBuilder"/>: architecture -> fused layer steps (BatchNorm folded, activations and
     ///    residual adds in epilogues, QKV fused, unfold/fold as index mapping) and the tensors they need.
+    ///    Then <see cref="NormFusion"/>: LayerNorms read only by a 1x1 convolution move into its input packing.
     /// 2. <see cref="WeightValidator"/>: the weights manifest against those tensors.
     /// 3. <see cref="MemoryPlanner"/>: a fixed arena offset for every activation, and the scratch size.
     /// </summary>
     internal static NetworkPlan? Lower(ModelSpec spec, List<DiagnosticInfo> diagnostics)
     {
         NetworkBuilder network;
+        List<LayerStep> steps;
+        List<StageOutput> stages;
         int[] offsets;
         int arena, scratch;
         try
         {
             network = NetworkBuilder.Build(spec.Config);
+            (steps, stages) = NormFusion.Fuse(network.Steps, network.Stages, network.Values);
             if (spec.Weights is not null) WeightValidator.Validate(spec.Weights, network.Tensors, diagnostics);
-            (offsets, arena, scratch) = MemoryPlanner.Plan(network.Steps, network.Values);
+            (offsets, arena, scratch) = MemoryPlanner.Plan(steps, network.Values);
         }
         catch (UnsupportedShapeException e)
         {
@@ -31,8 +35,8 @@ public sealed partial class ModelGenerator
                 spec.ConfigPath, 1, 1, "image_size", spec.Config.ImageSize, e.Message));
             return null;
         }
-        return new NetworkPlan(network.Steps.ToEquatableArray(), network.Values.ToEquatableArray(), offsets.ToEquatableArray(),
-            arena, scratch, network.Tensors.ToEquatableArray(), network.Stages.ToEquatableArray(), network.InputShape,
+        return new NetworkPlan(steps.ToEquatableArray(), network.Values.ToEquatableArray(), offsets.ToEquatableArray(),
+            arena, scratch, network.Tensors.ToEquatableArray(), stages.ToEquatableArray(), network.InputShape,
             network.OutputShape, network.MultiplyAccumulates);
     }
 }

@@ -120,6 +120,7 @@ internal static class ModelEmitter
         {
             if (step.Weights == WeightKind.Norm) w.Line($"private readonly float[] _{step.Field}_gamma, _{step.Field}_beta;");
             else w.Line($"private readonly float[] _{step.Field}_weight, _{step.Field}_bias;");
+            if (step.NormalizesInput) w.Line($"private readonly float[] _{step.Field}_gamma, _{step.Field}_beta;");
         }
         w.Line($"private float[] _arena = global::MobileViT.Compiled.Kernels.AlignedBuffer.Allocate({plan.ArenaLength});");
         w.Line($"private float[] _scratch = global::MobileViT.Compiled.Kernels.AlignedBuffer.Allocate({plan.ScratchLength});");
@@ -180,6 +181,11 @@ internal static class ModelEmitter
         string f = "_" + step.Field;
         var t = step.Tensors;
         int inC = step.InShape.Channels, outC = step.OutShape.Channels;
+        if (step.NormalizesInput)
+        {
+            w.Line($"{f}_gamma = weights.Get({SourceWriter.String(step.NormTensors[0])});");
+            w.Line($"{f}_beta = weights.Get({SourceWriter.String(step.NormTensors[1])});");
+        }
         switch (step.Weights)
         {
             case WeightKind.Norm:
@@ -277,6 +283,8 @@ internal static class ModelEmitter
                 return $"{Kernels}.DepthwiseConv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {s.KernelSize}, {s.Stride}, {s.Padding}, {s.Dilation}, {Pool(s)});";
             case OpKind.PointwiseConv:
                 string residual = s.Residual >= 0 ? Span(s.Residual, plan) : "default";
+                if (s.NormalizesInput)
+                    return $"{Kernels}.PointwiseConv.RunLayerNormed<{Kernels}.{s.Activation}>({input}, {f}_gamma, {f}_beta, {SourceWriter.Float((float)s.Epsilon)}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels}, {o.Pixels}, {residual}, {Pool(s)});";
                 return $"{Kernels}.PointwiseConv.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels}, {o.Pixels}, {residual}, {Pool(s)});";
             case OpKind.LayerNorm:
                 return $"{Kernels}.LayerNorm.Channels({input}, {f}_gamma, {f}_beta, {output}, {i.Channels}, {i.Pixels}, {SourceWriter.Float((float)s.Epsilon)}, _pool);";

@@ -77,7 +77,12 @@ internal sealed record LayerStep(
     int Heads,
     int PatchSize,
     double Epsilon,
-    long MultiplyAccumulates);
+    long MultiplyAccumulates,
+    EquatableArray<string> NormTensors = default)
+{
+    /// <summary>True for a 1x1 convolution whose input is LayerNorm'ed first (gamma, beta in <see cref="NormTensors"/>, eps in Epsilon).</summary>
+    public bool NormalizesInput => NormTensors.Count > 0;
+}
 
 /// <summary>The output of an encoder stage, reported to a stage observer (for debugging against hidden_states).</summary>
 internal sealed record StageOutput(int AfterStep, int Stage, int Value);

@@ -38,23 +38,67 @@ public static unsafe class PointwiseConv
         fixed (float* pIn = input, pW = packedWeight, pB = bias, pOut = output, pRes = residual, pPanel = panel)
         {
             var packer = new RowMajorPacker { Input = pIn, K = inChannels, N = pixels };
-            float* b = bias.IsEmpty ? null : pB;
-            float* r = residual.IsEmpty ? null : pRes;
-            switch (isa)
+            Dispatch<TAct, RowMajorPacker>(ref packer, pW, bias.IsEmpty ? null : pB, pOut, residual.IsEmpty ? null : pRes,
+                inChannels, outChannels, pixels, pPanel, isa, forceMr4, pool);
+        }
+    }
+
+    /// <summary>
+    /// out = act(bias + W x LN(in)) + residual, where LN is LayerNorm over the input's channels (per pixel, biased
+    /// variance, then gamma and beta): the pre-norm transformer's LayerNorm and the projection after it in one pass.
+    /// The normalization runs on each packed block of the GEMM's input (<see cref="LayerNormPacker"/>), so the
+    /// normalized map is never stored. Same arithmetic as <see cref="LayerNorm.Channels"/>' vector path.
+    /// </summary>
+    public static void RunLayerNormed<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        float epsilon, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias, Span<float> output, int inChannels,
+        int outChannels, int pixels, ReadOnlySpan<float> residual = default, WorkerPool? pool = null)
+        where TAct : struct, IActivation
+        => RunLayerNormedIsa<TAct>(input, gamma, beta, epsilon, packedWeight, bias, output, inChannels, outChannels, pixels,
+            residual, KernelIsa.Best, pool);
+
+    internal static void RunLayerNormedIsa<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        float epsilon, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias, Span<float> output, int inChannels,
+        int outChannels, int pixels, ReadOnlySpan<float> residual, Isa isa, WorkerPool? pool = null)
+        where TAct : struct, IActivation
+    {
+        if (pixels <= 0 || outChannels <= 0) return;
+        if (input.Length < inChannels * pixels) throw new ArgumentException("input too short", nameof(input));
+        if (gamma.Length < inChannels || beta.Length < inChannels) throw new ArgumentException("gamma/beta too short");
+        if (packedWeight.Length < Gemm.PackedLength(inChannels, outChannels)) throw new ArgumentException("packed weight too short (use PackWeights)", nameof(packedWeight));
+        if (output.Length < outChannels * pixels) throw new ArgumentException("output too short", nameof(output));
+        if (!bias.IsEmpty && bias.Length < outChannels) throw new ArgumentException("bias too short", nameof(bias));
+        if (!residual.IsEmpty && residual.Length < outChannels * pixels) throw new ArgumentException("residual too short", nameof(residual));
+
+        Span<float> panel = KernelIsa.ThreadBuffer(Gemm.PanelLength(isa, inChannels));
+        fixed (float* pIn = input, pG = gamma, pBeta = beta, pW = packedWeight, pB = bias, pOut = output, pRes = residual, pPanel = panel)
+        {
+            var packer = new LayerNormPacker
             {
-                case Isa.Vector512:
-                    Gemm.Run<Ops512, Vector512<float>, TAct, RowMajorPacker>(ref packer, pW, b, pOut, r, inChannels, outChannels, pixels, pPanel, forceMr4, pool);
-                    break;
-                case Isa.Vector256:
-                    Gemm.Run<Ops256, Vector256<float>, TAct, RowMajorPacker>(ref packer, pW, b, pOut, r, inChannels, outChannels, pixels, pPanel, forceMr4, pool);
-                    break;
-                case Isa.Vector128:
-                    Gemm.Run<Ops128, Vector128<float>, TAct, RowMajorPacker>(ref packer, pW, b, pOut, r, inChannels, outChannels, pixels, pPanel, forceMr4, pool);
-                    break;
-                default:
-                    Gemm.Run<OpsScalar, float, TAct, RowMajorPacker>(ref packer, pW, b, pOut, r, inChannels, outChannels, pixels, pPanel, forceMr4, pool);
-                    break;
-            }
+                Rows = new RowMajorPacker { Input = pIn, K = inChannels, N = pixels }, Gamma = pG, Beta = pBeta, Epsilon = epsilon,
+            };
+            Dispatch<TAct, LayerNormPacker>(ref packer, pW, bias.IsEmpty ? null : pB, pOut, residual.IsEmpty ? null : pRes,
+                inChannels, outChannels, pixels, pPanel, isa, false, pool);
+        }
+    }
+
+    private static void Dispatch<TAct, TPacker>(ref TPacker packer, float* w, float* bias, float* output, float* residual,
+        int inChannels, int outChannels, int pixels, float* panel, Isa isa, bool forceMr4, WorkerPool? pool)
+        where TAct : struct, IActivation where TPacker : struct, IPanelPacker
+    {
+        switch (isa)
+        {
+            case Isa.Vector512:
+                Gemm.Run<Ops512, Vector512<float>, TAct, TPacker>(ref packer, w, bias, output, residual, inChannels, outChannels, pixels, panel, forceMr4, pool);
+                break;
+            case Isa.Vector256:
+                Gemm.Run<Ops256, Vector256<float>, TAct, TPacker>(ref packer, w, bias, output, residual, inChannels, outChannels, pixels, panel, forceMr4, pool);
+                break;
+            case Isa.Vector128:
+                Gemm.Run<Ops128, Vector128<float>, TAct, TPacker>(ref packer, w, bias, output, residual, inChannels, outChannels, pixels, panel, forceMr4, pool);
+                break;
+            default:
+                Gemm.Run<OpsScalar, float, TAct, TPacker>(ref packer, w, bias, output, residual, inChannels, outChannels, pixels, panel, forceMr4, pool);
+                break;
         }
     }
 }

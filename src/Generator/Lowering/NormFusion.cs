@@ -1,0 +1,53 @@
+using System.Collections.Generic;
+using System.Linq;
+using MobileViT.Compiled.Generator.Helpers;
+using MobileViT.Compiled.Generator.Model;
+
+namespace MobileViT.Compiled.Generator.Lowering;
+
+/// <summary>
+/// Pass 1b: a LayerNorm whose only reader is a 1x1 convolution or linear layer (both LayerNorms of every pre-norm
+/// transformer layer, and the one before the fold) becomes part of that step: the GEMM normalizes each block of its
+/// input while packing it (PointwiseConv.RunLayerNormed), so the normalized map is never stored. Its output value is
+/// left unused, and the memory planner gives it no space. Stage outputs and the network output are never fused away.
+/// </summary>
+internal static class NormFusion
+{
+    public static (List<LayerStep> Steps, List<StageOutput> Stages) Fuse(IReadOnlyList<LayerStep> steps, IReadOnlyList<StageOutput> stages,
+        IReadOnlyList<ValueInfo> values)
+    {
+        var removed = new HashSet<int>();
+        var replaced = new Dictionary<int, LayerStep>();
+        foreach (var norm in steps.Where(s => s.Kind == OpKind.LayerNorm))
+        {
+            if (norm.Output == ValueInfo.Output || stages.Any(st => st.Value == norm.Output) || values.Any(v => v.Parent == norm.Output)) continue;
+            var readers = steps.Where(s => s.Input == norm.Output || s.Residual == norm.Output).ToList();
+            if (readers.Count != 1) continue;
+            var gemm = replaced.TryGetValue(readers[0].Index, out var r) ? r : readers[0];
+            if (gemm.Kind != OpKind.PointwiseConv || gemm.Input != norm.Output || gemm.Residual == norm.Output || gemm.NormalizesInput) continue;
+            string module = norm.Comment.Substring(0, norm.Comment.IndexOf(':'));
+            string name = module.Substring(module.LastIndexOf('.') + 1);
+            replaced[gemm.Index] = gemm with
+            {
+                Input = norm.Input,
+                InShape = norm.InShape,
+                NormTensors = norm.Tensors,
+                Epsilon = norm.Epsilon,
+                Comment = $"{gemm.Comment}, input normalized by {name} (LayerNorm over {norm.InShape.Channels} channels, in the GEMM's packing)",
+            };
+            removed.Add(norm.Index);
+        }
+
+        var newIndex = new Dictionary<int, int>();
+        var fused = new List<LayerStep>();
+        foreach (var step in steps)
+        {
+            if (removed.Contains(step.Index)) continue;
+            newIndex[step.Index] = fused.Count;
+            fused.Add((replaced.TryGetValue(step.Index, out var s) ? s : step) with { Index = fused.Count });
+        }
+        // A stage is reported after the step that produced it, which is never a fused-away LayerNorm.
+        var newStages = stages.Select(st => st with { AfterStep = newIndex[st.AfterStep] }).ToList();
+        return (fused, newStages);
+    }
+}
