@@ -62,6 +62,47 @@ public class DepthwiseConv2DTests
         }
     }
 
+    /// <summary>
+    /// Rows of whole vectors (padding 1, no dilation) take the in-place row kernel with AVX-512: widths 16-128 at
+    /// stride 1 and 32-128 at stride 2, odd and even heights (the zero row below the image at stride 2), 1-row maps.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void WholeVectorRows(string isaName)
+    {
+        var isa = Parse(isaName);
+        var rng = new Random(23);
+        foreach (int s in new[] { 1, 2 })
+        foreach (int w in new[] { 16, 32, 48, 64, 96, 128 })
+        foreach (int h in new[] { 1, 2, 3, 4, 7, 16 })
+        {
+            if (s == 2 && w % 32 != 0) continue;
+            Check<Silu>(isa, 3, h, w, 3, s, 1, 1, rng);
+            Check<Identity>(isa, 2, h, w, 3, s, 1, 1, rng);
+        }
+    }
+
+    [Fact]
+    public void WholeVectorRowKernelEqualsTheGeneralKernel()
+    {
+        // The row kernel sums the taps in the general kernel's order: with AVX-512 (its only path) it matches the
+        // 8-lane general kernel bit for bit.
+        if (!System.Runtime.Intrinsics.X86.Avx512F.VL.IsSupported) return;
+        var rng = new Random(24);
+        foreach (var (c, h, w, s) in new[] { (5, 16, 16, 1), (4, 9, 64, 1), (6, 16, 32, 2), (3, 7, 128, 2) })
+        {
+            int oh = (h - 1) / s + 1, ow = (w - 1) / s + 1;
+            var input = Random(rng, c * h * w);
+            var weight = Random(rng, c * 9);
+            var bias = Random(rng, c);
+            var rows = new float[c * oh * ow];
+            var general = new float[c * oh * ow];
+            DepthwiseConv2D.RunIsa<Silu>(input, weight, bias, rows, c, h, w, 3, s, 1, 1, Isa.Vector512);
+            DepthwiseConv2D.RunIsa<Silu>(input, weight, bias, general, c, h, w, 3, s, 1, 1, Isa.Vector256);
+            Assert.True(rows.AsSpan().SequenceEqual(general), $"{c}x{h}x{w} s{s}");
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Isas))]
     public void RealShapes(string isaName)

@@ -70,6 +70,12 @@ public static unsafe class DepthwiseConv2D
             // about 3 per thread so a descheduled thread's share is picked up by the others.
             int items = pool is null || pool.Threads == 1 ? 1 : Math.Min(channels, 3 * pool.Threads);
             a.Items = items;
+            if (DepthwiseRows3x3.Applies(kernelSize, stride, padding, dilation, inWidth, isa))
+            {
+                if (items == 1) AlignedItem<TAct>(&a, 0, 0);
+                else pool!.For(items, &AlignedItem<TAct>, &a);
+                return;
+            }
             delegate*<void*, int, int, void> body = isa switch
             {
                 Isa.Vector512 => &Item<Ops512, Vector512<float>, TAct>,
@@ -101,6 +107,13 @@ public static unsafe class DepthwiseConv2D
         a.C0 = (int)((long)item * a.Channels / a.Items);
         a.C1 = (int)((long)(item + 1) * a.Channels / a.Items);
         Impl<TOps, TV, TAct>(in a);
+    }
+
+    private static void AlignedItem<TAct>(void* state, int item, int thread) where TAct : struct, IActivation
+    {
+        ref Args a = ref *(Args*)state;
+        DepthwiseRows3x3.Channels<TAct>(a.Input, a.Weight, a.Bias, a.Output, (int)((long)item * a.Channels / a.Items),
+            (int)((long)(item + 1) * a.Channels / a.Items), a.Height, a.Width, a.Stride);
     }
 
     private struct Args
