@@ -143,6 +143,19 @@ public class PatchAttentionTests
 
     [Theory]
     [MemberData(nameof(Isas))]
+    public void PatchRowsOfWholeVectors(string isaName)
+    {
+        // Patch rows of 16 and 32 tokens (32x32 and 64x64 maps): vector gathers at both patch columns, masked-store
+        // scatters; 16 x 16 and 8 x 32 grids also give Q, K, V rows with slack (n a multiple of 128).
+        var isa = Parse(isaName);
+        var rng = new Random(63);
+        foreach (var (gy, gx) in new[] { (4, 16), (16, 16), (8, 32), (3, 48) })
+        foreach (var (hidden, heads) in new[] { (64, 4), (20, 2) })
+            Check(isa, hidden, heads, gy * 2, gx * 2, 2, 2, rng, 2f);
+    }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
     public void RealShapes(string isaName)
     {
         var isa = Parse(isaName);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using MobileViT.Compiled.Threading;
 
 namespace MobileViT.Compiled.Kernels;
@@ -86,27 +87,42 @@ public static unsafe class PatchAttention
         int patchesX = a.Width / a.PatchWidth;
         // Q carries log2(e) too, so the scores are base-2 and the softmax needs 2^x, not e^x (fewer operations).
         float scale = (float)(1.4426950408889634 / Math.Sqrt(dim));
-        float* qt = s + (long)n * n;
-        float* kt = qt + (long)n * dim;
-        float* vt = kt + (long)n * dim;
+        int block = Math.Min(n, QueryBlock);
+        // Q, K, V rows (one per head channel) are ld floats apart. With several query blocks the scores take only
+        // block * n of the n * n floats, so when it fits the rows get 16 floats of slack: n a multiple of 256 (64x64
+        // maps: 4 KiB rows) put all 16 rows a score tile reads in the same L1 cache set.
+        int ld = block < n && (long)block * n + n + 3L * dim * (n + 16) <= (long)n * n + 3L * n * dim ? n + 16 : n;
+        float* qt = block < n ? s + (long)block * n + n : s + (long)n * n;
+        float* kt = qt + (long)ld * dim;
+        float* vt = kt + (long)ld * dim;
         {
             int first = py * a.Width + px; // pixel of token 0
             {
                 int q0 = h * dim, k0 = a.Hidden + h * dim, v0 = 2 * a.Hidden + h * dim;
-                // With 2-wide patches a patch row's tokens are every other pixel of an image row: vector de-interleave.
-                // Its last vector reads one float past the tokens, so at the odd offset it stops one column early.
-                int vectorCols = a.PatchWidth == 2 ? patchesX - px : 0;
-                float* odd = stackalloc float[16];
+                float* junk = stackalloc float[16];
+                int rowStride = a.PatchHeight * a.Width;
+                // Rows of 8-15 tokens (16x16 maps) de-interleave with 8-lane vectors rather than one by one.
+                bool narrow = TOps.Count == 16 && patchesX < 16;
                 for (int d = 0; d < dim; d++)
                 {
-                    Gather<TOps, TV>(a.Qkv + (long)(q0 + d) * pixels + first, qt + (long)d * n, n, patchesX, a.PatchWidth, a.PatchHeight * a.Width, scale, vectorCols, odd);
-                    Gather<TOps, TV>(a.Qkv + (long)(k0 + d) * pixels + first, kt + (long)d * n, n, patchesX, a.PatchWidth, a.PatchHeight * a.Width, 1f, vectorCols, odd);
-                    Gather<TOps, TV>(a.Qkv + (long)(v0 + d) * pixels + first, vt + (long)d * n, n, patchesX, a.PatchWidth, a.PatchHeight * a.Width, 1f, vectorCols, odd);
+                    float* q = a.Qkv + (long)(q0 + d) * pixels + first, k = a.Qkv + (long)(k0 + d) * pixels + first;
+                    float* v = a.Qkv + (long)(v0 + d) * pixels + first;
+                    if (narrow)
+                    {
+                        Gather<Ops256, Vector256<float>>(q, qt + (long)d * ld, n, patchesX, a.PatchWidth, rowStride, scale, px, junk);
+                        Gather<Ops256, Vector256<float>>(k, kt + (long)d * ld, n, patchesX, a.PatchWidth, rowStride, 1f, px, junk);
+                        Gather<Ops256, Vector256<float>>(v, vt + (long)d * ld, n, patchesX, a.PatchWidth, rowStride, 1f, px, junk);
+                    }
+                    else
+                    {
+                        Gather<TOps, TV>(q, qt + (long)d * ld, n, patchesX, a.PatchWidth, rowStride, scale, px, junk);
+                        Gather<TOps, TV>(k, kt + (long)d * ld, n, patchesX, a.PatchWidth, rowStride, 1f, px, junk);
+                        Gather<TOps, TV>(v, vt + (long)d * ld, n, patchesX, a.PatchWidth, rowStride, 1f, px, junk);
+                    }
                 }
                 // Queries go in blocks of up to QueryBlock columns, so a block's scores (keys x block) stay in L2 while
                 // the softmax and the context read them; the whole [n, n] at 1024 tokens (4 MiB) ran at a quarter of peak.
                 // Every column is computed exactly as without blocks.
-                int block = Math.Min(n, QueryBlock);
                 // 1 / (softmax denominator) per query: after the scores block when there are several blocks (K is still
                 // needed), in K's consumed space when one block covers all queries (scratch holds n * n + 3 n dim floats).
                 float* inv = block < n ? s + (long)block * n : kt;
@@ -118,34 +134,39 @@ public static unsafe class PatchAttention
                     // (vectorized over queries) and the context is a plain GEMM V x St.
                     // Each column's maximum is kept while the score tiles are stored.
                     for (int i = 0; i < bw; i++) max[i] = float.NegativeInfinity;
-                    Gemm4x2<TOps, TV>(kt, 1, n, qt + i0, n, s, bw, n, bw, dim, max);
+                    Gemm4x2<TOps, TV>(kt, 1, ld, qt + i0, ld, s, bw, n, bw, dim, max);
                     ColumnSoftmax<TOps, TV>(s, bw, n, bw, max, inv + i0);
                     // Ct[d, i] = sum_j V[d, j] St[j, i], into Q's space (this block's queries are consumed).
-                    Gemm4x2<TOps, TV>(vt, n, 1, s, bw, qt + i0, n, dim, bw, n, null);
+                    Gemm4x2<TOps, TV>(vt, ld, 1, s, bw, qt + i0, ld, dim, bw, n, null);
                 }
-                Scatter(qt, inv, a.Output + (long)q0 * pixels + first, n, dim, pixels, patchesX, a.PatchWidth, a.PatchHeight * a.Width);
+                if (a.PatchWidth == 2 && patchesX % 16 == 0 && Avx512F.IsSupported)
+                    ScatterPairs(qt, ld, inv, a.Output + (long)q0 * pixels + first - px, n, dim, pixels, patchesX, a.PatchHeight * a.Width, px);
+                else Scatter(qt, ld, inv, a.Output + (long)q0 * pixels + first, n, dim, pixels, patchesX, a.PatchWidth, a.PatchHeight * a.Width);
             }
         }
     }
 
     /// <summary>
-    /// dst[t] = src[(t / patchesX) * rowStride + (t % patchesX) * colStride] * scale; columns below
-    /// <paramref name="vectorCols"/> (colStride 2 only) by vector de-interleave, the rest one by one.
+    /// dst[t] = src[(t / patchesX) * rowStride + (t % patchesX) * colStride] * scale. With 2-wide patches (colStride 2)
+    /// a patch row's tokens are every other pixel of an image row: whole vectors of them by de-interleaving the row
+    /// read from its even column (the odd offset, <paramref name="phase"/> 1, keeps the odd half, so no read passes
+    /// the row's end), the columns past the last whole vector one by one.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gather<TOps, TV>(float* src, float* dst, int n, int patchesX, int colStride, int rowStride, float scale,
-        int vectorCols, float* odd)
+        int phase, float* junk)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
         int lanes = TOps.Count;
         TV vscale = TOps.Broadcast(scale);
+        int vectorCols = colStride == 2 ? patchesX / lanes * lanes : 0;
         int t = 0;
         for (float* row = src; t < n; row += rowStride)
         {
             int x = 0;
-            for (; x + lanes <= vectorCols; x += lanes, t += lanes)
+            for (; x < vectorCols; x += lanes, t += lanes)
             {
-                TOps.Deinterleave(row + 2 * x, dst + t, odd);
+                TOps.Deinterleave(row - phase + 2 * x, phase == 0 ? dst + t : junk, phase == 0 ? junk : dst + t);
                 if (scale != 1f) TOps.Store(dst + t, TOps.Mul(TOps.Load(dst + t), vscale));
             }
             for (; x < patchesX; x++, t++) dst[t] = row[x * colStride] * scale;
@@ -319,13 +340,39 @@ public static unsafe class PatchAttention
         }
     }
 
+    /// <summary>
+    /// <see cref="Scatter"/> for 2-wide patches with AVX-512: 16 tokens are spread to every other lane of two vectors
+    /// and written with masked stores (lanes of the other patch column untouched: another item may be writing them).
+    /// <paramref name="output"/> points at the even pixel of token 0's pair; <paramref name="phase"/> is the patch column.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScatterPairs(float* ct, int ld, float* inv, float* output, int n, int dim, int pixels, int patchesX, int rowStride, int phase)
+    {
+        var low = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+        var high = Vector512.Create(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+        var lane = Vector512.Create(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1);
+        var mask = Vector512.Equals(lane, Vector512.Create(phase)).AsSingle();
+        for (int d = 0; d < dim; d++)
+        {
+            float* src = ct + (long)d * ld;
+            float* row = output + (long)d * pixels;
+            for (int t = 0; t < n; row += rowStride)
+                for (int x = 0; x < patchesX; x += 16, t += 16)
+                {
+                    var v = Vector512.Load(src + t) * Vector512.Load(inv + t);
+                    Avx512F.MaskStore(row + 2 * x, mask, Avx512F.PermuteVar16x32(v, low));
+                    Avx512F.MaskStore(row + 2 * x + 16, mask, Avx512F.PermuteVar16x32(v, high));
+                }
+        }
+    }
+
     /// <summary>out[d, pixel(i)] = ct[d, i] * inv[i]; out points at channel 0 of the head, token 0's pixel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Scatter(float* ct, float* inv, float* output, int n, int dim, int pixels, int patchesX, int colStride, int rowStride)
+    private static void Scatter(float* ct, int ld, float* inv, float* output, int n, int dim, int pixels, int patchesX, int colStride, int rowStride)
     {
         for (int d = 0; d < dim; d++)
         {
-            float* src = ct + (long)d * n;
+            float* src = ct + (long)d * ld;
             float* row = output + (long)d * pixels;
             int t = 0;
             for (; t < n; row += rowStride)
