@@ -51,6 +51,9 @@ public static unsafe class PatchAttention
             };
             // Items are (patch offset, head) pairs: each writes its own output channels at its own pixels. The caller
             // uses the given scratch, other threads a buffer of their own.
+            // Fewer tokens than lanes (4x4 and 8x8 maps: 4 and 16 tokens) take narrower vectors instead of scalar tails.
+            if (isa == Isa.Vector512 && tokens < 16) isa = Isa.Vector256;
+            if (isa == Isa.Vector256 && tokens < 8) isa = Isa.Vector128;
             delegate*<void*, int, int, void> body = isa switch
             {
                 Isa.Vector512 => &Item<Ops512, Vector512<float>>,
@@ -332,7 +335,7 @@ public static unsafe class PatchAttention
             float sum = 0f;
             for (int j = 0; j < n; j++)
             {
-                float e = float.Exp2(st[(long)j * ld + i] - m);
+                float e = OpsScalar.Exp2(st[(long)j * ld + i] - m);
                 st[(long)j * ld + i] = e;
                 sum += e;
             }

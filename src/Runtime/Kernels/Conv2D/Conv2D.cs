@@ -78,21 +78,26 @@ public static unsafe class Conv2D
                 }
                 return;
             }
-            // Rows of at most one vector: 8-wide rows take 8-lane vectors (one row each) even on the 16-lane path.
-            if (isa is Isa.Vector512 or Isa.Vector256 && PaddedConv3x3.Applies<Ops256, Vector256<float>>(kernelSize, stride, outWidth))
+            // Rows of at most one vector, in the narrowest vectors that hold them (8-wide rows take 8 lanes, 4-wide
+            // rows 4, also on the 16-lane path); maps of 4 pixels or fewer stay with the GEMM, which vectorizes them
+            // over output channels instead.
+            if (n > 4 && isa != Isa.Scalar)
             {
-                PaddedConv3x3.Run<Ops256, Vector256<float>, TAct>(pIn, pW, b, pOut, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, padding, dilation, pool);
-                return;
-            }
-            if (isa == Isa.Vector512 && PaddedConv3x3.Applies<Ops512, Vector512<float>>(kernelSize, stride, outWidth))
-            {
-                PaddedConv3x3.Run<Ops512, Vector512<float>, TAct>(pIn, pW, b, pOut, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, padding, dilation, pool);
-                return;
-            }
-            if (isa == Isa.Vector128 && PaddedConv3x3.Applies<Ops128, Vector128<float>>(kernelSize, stride, outWidth))
-            {
-                PaddedConv3x3.Run<Ops128, Vector128<float>, TAct>(pIn, pW, b, pOut, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, padding, dilation, pool);
-                return;
+                if (outWidth <= 4 && PaddedConv3x3.Applies<Ops128, Vector128<float>>(kernelSize, stride, outWidth))
+                {
+                    PaddedConv3x3.Run<Ops128, Vector128<float>, TAct>(pIn, pW, b, pOut, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, padding, dilation, pool);
+                    return;
+                }
+                if (isa != Isa.Vector128 && outWidth <= 8 && PaddedConv3x3.Applies<Ops256, Vector256<float>>(kernelSize, stride, outWidth))
+                {
+                    PaddedConv3x3.Run<Ops256, Vector256<float>, TAct>(pIn, pW, b, pOut, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, padding, dilation, pool);
+                    return;
+                }
+                if (isa == Isa.Vector512 && PaddedConv3x3.Applies<Ops512, Vector512<float>>(kernelSize, stride, outWidth))
+                {
+                    PaddedConv3x3.Run<Ops512, Vector512<float>, TAct>(pIn, pW, b, pOut, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, padding, dilation, pool);
+                    return;
+                }
             }
             if (RowConv3x3Applies(kernelSize, stride, outWidth, isa))
             {
