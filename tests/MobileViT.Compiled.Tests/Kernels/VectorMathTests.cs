@@ -47,11 +47,12 @@ public class VectorMathTests
     {
         foreach (float x in new[] { -1e30f, -1000f, -88f, -87.5f, 88.5f, 100f, 1000f, 1e30f })
         {
+            // e^-x may overflow to +inf (AVX-512) or stop at 2^127; SiLU divides by 1 + e^-x, so either gives -0.
             float e = VectorMath.ExpNegated(Vector512.Create(x))[0];
-            Assert.True(float.IsFinite(e) && e >= 0f, $"exp(-{x}) = {e}");
-            float s = Silu.Invoke(Vector512.Create(x))[0];
+            Assert.True(!float.IsNaN(e) && e >= 0f, $"exp(-{x}) = {e}");
             float expected = Silu.Invoke(x);
-            Assert.True(MathF.Abs(s - expected) <= 1e-6f * MathF.Max(1f, MathF.Abs(expected)), $"silu({x}) = {s}, expected {expected}");
+            foreach (float s in new[] { Silu.Invoke(Vector512.Create(x))[0], Silu.Invoke(Vector256.Create(x))[1], Silu.Invoke(Vector128.Create(x))[2] })
+                Assert.True(MathF.Abs(s - expected) <= 1e-6f * MathF.Max(1f, MathF.Abs(expected)), $"silu({x}) = {s}, expected {expected}");
         }
     }
 }

@@ -21,13 +21,18 @@ internal static class VectorMath
     private const float A4 = (float)(0.041890115 * Ln2 * Ln2 * Ln2 * Ln2), A5 = (float)(0.008312525 * Ln2 * Ln2 * Ln2 * Ln2 * Ln2);
 
     /// <summary>
-    /// e^-x for the sigmoid, as 2^t with t = -x log2e capped at 127 (so 1 + e^-x stays finite for the reciprocal).
-    /// t is rounded once, so the relative error grows with |x| (about 1e-6 at |x| = 20), where the sigmoid has
-    /// saturated and SiLU's result does not feel it; two FMA-pipe operations fewer than Cody-Waite's e^x.
+    /// e^-x for the sigmoid, as 2^t with t = -x log2e: +inf past x = -88 with AVX-512 (vscalefps), so that
+    /// x / (1 + e^-x) is -0 there; capped at 2^127 without it. t is rounded once, so the relative error grows with |x|
+    /// (about 1e-6 at |x| = 20), where the sigmoid has saturated and SiLU's result does not feel it; two FMA-pipe
+    /// operations fewer than Cody-Waite's e^x.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> ExpNegated(Vector512<float> x)
-        => Exp2(Vector512.Min(x * Vector512.Create(-Log2E), Vector512.Create(127f)));
+    {
+        var t = x * Vector512.Create(-Log2E);
+        if (!Avx512F.IsSupported) t = Vector512.Min(t, Vector512.Create(127f)); // the exponent is built in the bits
+        return Exp2(t);
+    }
 
     /// <summary>
     /// 2^x for x &lt;= 127 (softmax over base-2 scores, x &lt;= 0; the sigmoid's e^-x): n = round(x), f = x - n
@@ -59,25 +64,18 @@ internal static class VectorMath
     }
 
     /// <summary>
-    /// 1 / d for d &gt;= 1 (the sigmoid's denominator): the 14-bit hardware estimate refined by one Newton step,
-    /// r' = r + r (1 - d r), about 1 ulp; a division costs several times more. Without AVX-512 it divides.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> ReciprocalOfAtLeastOne(Vector512<float> d)
-    {
-        if (!Avx512F.IsSupported) return Vector512<float>.One / d;
-        var r = Avx512F.Reciprocal14(d);
-        return Vector512.MultiplyAddEstimate(r, Avx512F.FusedMultiplyAddNegated(d, r, Vector512<float>.One), r);
-    }
-
-    /// <summary>
-    /// e^-x for the sigmoid, as 2^t with t = -x log2e capped at 127 (so 1 + e^-x stays finite for the reciprocal).
-    /// t is rounded once, so the relative error grows with |x| (about 1e-6 at |x| = 20), where the sigmoid has
-    /// saturated and SiLU's result does not feel it; two FMA-pipe operations fewer than Cody-Waite's e^x.
+    /// e^-x for the sigmoid, as 2^t with t = -x log2e: +inf past x = -88 with AVX-512 (vscalefps), so that
+    /// x / (1 + e^-x) is -0 there; capped at 2^127 without it. t is rounded once, so the relative error grows with |x|
+    /// (about 1e-6 at |x| = 20), where the sigmoid has saturated and SiLU's result does not feel it; two FMA-pipe
+    /// operations fewer than Cody-Waite's e^x.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> ExpNegated(Vector256<float> x)
-        => Exp2(Vector256.Min(x * Vector256.Create(-Log2E), Vector256.Create(127f)));
+    {
+        var t = x * Vector256.Create(-Log2E);
+        if (!Avx512F.VL.IsSupported) t = Vector256.Min(t, Vector256.Create(127f)); // the exponent is built in the bits
+        return Exp2(t);
+    }
 
     /// <summary>
     /// 2^x for x &lt;= 127 (softmax over base-2 scores, x &lt;= 0; the sigmoid's e^-x): n = round(x), f = x - n
@@ -109,25 +107,18 @@ internal static class VectorMath
     }
 
     /// <summary>
-    /// 1 / d for d &gt;= 1 (the sigmoid's denominator): the 14-bit hardware estimate refined by one Newton step,
-    /// r' = r + r (1 - d r), about 1 ulp; a division costs several times more. Without AVX-512 it divides.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> ReciprocalOfAtLeastOne(Vector256<float> d)
-    {
-        if (!Avx512F.VL.IsSupported) return Vector256<float>.One / d;
-        var r = Avx512F.VL.Reciprocal14(d);
-        return Vector256.MultiplyAddEstimate(r, Fma.MultiplyAddNegated(d, r, Vector256<float>.One), r);
-    }
-
-    /// <summary>
-    /// e^-x for the sigmoid, as 2^t with t = -x log2e capped at 127 (so 1 + e^-x stays finite for the reciprocal).
-    /// t is rounded once, so the relative error grows with |x| (about 1e-6 at |x| = 20), where the sigmoid has
-    /// saturated and SiLU's result does not feel it; two FMA-pipe operations fewer than Cody-Waite's e^x.
+    /// e^-x for the sigmoid, as 2^t with t = -x log2e: +inf past x = -88 with AVX-512 (vscalefps), so that
+    /// x / (1 + e^-x) is -0 there; capped at 2^127 without it. t is rounded once, so the relative error grows with |x|
+    /// (about 1e-6 at |x| = 20), where the sigmoid has saturated and SiLU's result does not feel it; two FMA-pipe
+    /// operations fewer than Cody-Waite's e^x.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> ExpNegated(Vector128<float> x)
-        => Exp2(Vector128.Min(x * Vector128.Create(-Log2E), Vector128.Create(127f)));
+    {
+        var t = x * Vector128.Create(-Log2E);
+        if (!Avx512F.VL.IsSupported) t = Vector128.Min(t, Vector128.Create(127f)); // the exponent is built in the bits
+        return Exp2(t);
+    }
 
     /// <summary>
     /// 2^x for x &lt;= 127 (softmax over base-2 scores, x &lt;= 0; the sigmoid's e^-x): n = round(x), f = x - n
@@ -158,15 +149,4 @@ internal static class VectorMath
         return p * scale.AsSingle();
     }
 
-    /// <summary>
-    /// 1 / d for d &gt;= 1 (the sigmoid's denominator): the 14-bit hardware estimate refined by one Newton step,
-    /// r' = r + r (1 - d r), about 1 ulp; a division costs several times more. Without AVX-512 it divides.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> ReciprocalOfAtLeastOne(Vector128<float> d)
-    {
-        if (!Avx512F.VL.IsSupported) return Vector128<float>.One / d;
-        var r = Avx512F.VL.Reciprocal14(d);
-        return Vector128.MultiplyAddEstimate(r, Fma.MultiplyAddNegated(d, r, Vector128<float>.One), r);
-    }
 }
