@@ -297,10 +297,10 @@ internal static class ModelEmitter
             case OpKind.Linear:
                 return $"{Kernels}.Linear.Run({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels});";
             case OpKind.GroupNorm:
-                return $"{Kernels}.GroupNorm.SingleGroup({input}, {f}_gamma, {f}_beta, {output}, {i.Channels}, {i.Pixels}, {SourceWriter.Float((float)s.Epsilon)});";
+                return $"{Kernels}.GroupNorm.SingleGroup({input}, {f}_gamma, {f}_beta, {output}, {i.Channels}, {i.Pixels}, {SourceWriter.Float((float)s.Epsilon)}, _pool);";
             case OpKind.SeparableAttention:
                 int separableScratch = o.Pixels / (s.PatchSize * s.PatchSize) + o.Channels;
-                return $"{Kernels}.SeparableAttention.Run({input}, {output}, {o.Channels}, {o.Height}, {o.Width}, {s.PatchSize}, {s.PatchSize}, scratch.Slice(0, {separableScratch}));";
+                return $"{Kernels}.SeparableAttention.Run({input}, {output}, {o.Channels}, {o.Height}, {o.Width}, {s.PatchSize}, {s.PatchSize}, scratch.Slice(0, {separableScratch}), _pool);";
             case OpKind.Crop:
                 return $"{Kernels}.CropPad.Crop({input}, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Height}, {o.Width});";
             case OpKind.Pad:

@@ -43,6 +43,11 @@ public class MobileViTV2KernelTests
 
     [Theory]
     [InlineData(1, 2, 2, 2)]
+    [InlineData(3, 2, 16, 2)]
+    [InlineData(7, 6, 8, 2)]
+    [InlineData(4, 4, 4, 2)]
+    [InlineData(5, 8, 48, 2)]
+    [InlineData(2, 4, 12, 2)]
     [InlineData(3, 4, 6, 2)]
     [InlineData(5, 6, 6, 3)]
     [InlineData(64, 32, 32, 2)]
@@ -54,8 +59,40 @@ public class MobileViTV2KernelTests
         var fast = new float[channels * height * width];
         var reference = new float[fast.Length];
         int tokens = (height / patch) * (width / patch);
-        SeparableAttention.Run(qkv, fast, channels, height, width, patch, patch, new float[SeparableAttention.ScratchLength(tokens, channels)]);
         ReferenceKernels.SeparableAttention(qkv, reference, channels, height, width, patch, patch);
-        AssertClose(reference, fast, 1e-5f);
+        // Every path: rows of 16-lane, 8-lane and 4-lane vectors, and the scalar loops.
+        foreach (var isa in new[] { Isa.Vector512, Isa.Vector256, Isa.Vector128, Isa.Scalar })
+        {
+            if (!KernelTestUtil.Accelerated(isa)) continue;
+            Array.Clear(fast);
+            SeparableAttention.RunIsa(qkv, fast, channels, height, width, patch, patch, new float[SeparableAttention.ScratchLength(tokens, channels)], isa);
+            AssertClose(reference, fast, 1e-5f);
+        }
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void ThreadsGiveBitwiseTheSameResult(int threads)
+    {
+        using var pool = new MobileViT.Compiled.Threading.WorkerPool(threads);
+        foreach (var (channels, height, width) in new[] { (64, 32, 32), (96, 16, 16), (40, 24, 40) })
+        {
+            int pixels = height * width;
+            var qkv = Random((1 + 2 * channels) * pixels, channels + height, 4f);
+            var serial = new float[channels * pixels];
+            var parallel = new float[channels * pixels];
+            var scratch = new float[SeparableAttention.ScratchLength(pixels / 4, channels)];
+            SeparableAttention.Run(qkv, serial, channels, height, width, 2, 2, scratch);
+            SeparableAttention.Run(qkv, parallel, channels, height, width, 2, 2, scratch, pool);
+            Assert.True(serial.AsSpan().SequenceEqual(parallel), $"separable attention {channels}x{height}x{width}");
+
+            var input = Random(channels * pixels, channels, 3f, 5f);
+            var gamma = Random(channels, 1);
+            var beta = Random(channels, 2);
+            GroupNorm.SingleGroup(input, gamma, beta, serial, channels, pixels, 1e-5f);
+            GroupNorm.SingleGroup(input, gamma, beta, parallel, channels, pixels, 1e-5f, pool);
+            Assert.True(serial.AsSpan().SequenceEqual(parallel), $"group norm {channels}x{pixels}");
+        }
     }
 }
