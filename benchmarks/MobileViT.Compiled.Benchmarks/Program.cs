@@ -7,9 +7,11 @@ using MobileViT.Compiled.Benchmarks;
 // -- ort-profile <model> [threads] [runs]: the same for ONNX Runtime, per node (its own profiler).
 // -- kernels [threads] [rounds]: kernels at real layer shapes.
 // -- peak: the measured single-core FMA peak.
+// -- paired [threads] [seconds per model] [model ...]: ours / ONNX Runtime from alternating single runs (noise-robust).
 if (args.Length > 0 && args[0] == "profile") { LayerProfiler.Profile(args[1..]); return; }
 if (args.Length > 0 && args[0] == "ort-profile") { OrtProfiler.Profile(args[1..]); return; }
 if (args.Length > 0 && args[0] == "kernels") { KernelShapes.Run(args[1..]); return; }
+if (args.Length > 0 && args[0] == "paired") { PairedComparison.Run(args[1..]); return; }
 if (args.Length > 0 && args[0] == "peak")
 {
     Console.WriteLine($"FMA peak, one core: Vector512 {FmaPeak.Measure512():F1} GFLOP/s, Vector256 {FmaPeak.Measure256():F1} GFLOP/s");

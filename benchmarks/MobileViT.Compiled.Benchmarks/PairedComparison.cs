@@ -1,0 +1,77 @@
+using System.Diagnostics;
+
+namespace MobileViT.Compiled.Benchmarks;
+
+/// <summary>
+/// Ours against ONNX Runtime in alternating single runs: `-- paired [threads] [seconds per model] [model ...]`.
+/// On these shared machines a neighbour sometimes holds the second vCPU for minutes, and BenchmarkDotNet, which
+/// measures one runtime's iterations and then the other's, then compares one runtime's quiet minute with the
+/// other's disturbed one. Here each round runs both back to back (in alternating order), so both see the same
+/// machine; the median of the per-round ratios is the figure, with its quartiles as the spread.
+/// With 2 threads or more each run is followed by a 20 ms pause: both runtimes' workers spin for a while after a
+/// run (ONNX Runtime's longer), and one runtime's spinning worker would hold the core the other's needs. So at 2
+/// threads this measures a run that starts with idle workers, as an application calling now and then would.
+/// </summary>
+internal static class PairedComparison
+{
+    public static void Run(string[] args)
+    {
+        int threads = args.Length > 0 ? int.Parse(args[0]) : 1;
+        double seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20;
+        var models = args.Length > 2 ? args[2..] : ModelBenchmarks.Models.ToArray();
+        int pauseMs = threads > 1 ? 20 : 0;
+        Console.WriteLine($"{threads} thread(s), alternating single runs for {seconds:0} s per model after 2 s of warm-up each" +
+            (pauseMs > 0 ? $", {pauseMs} ms pause after each run" : ""));
+        Console.WriteLine("| model | rounds | ours median ms | ORT median ms | ours / ORT: median of rounds | quartiles |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---|");
+        foreach (var model in models)
+        {
+            var bench = new ModelBenchmarks { Model = model, Threads = threads };
+            bench.Setup(); // also checks that both give the same answer
+            try
+            {
+                // Time-based warm-up, so that tiered JIT has finished with both before anything counts.
+                for (var warm = Stopwatch.StartNew(); warm.Elapsed.TotalSeconds < 2;)
+                {
+                    bench.OnnxRuntime();
+                    bench.Compiled();
+                }
+                var ours = new List<double>();
+                var ort = new List<double>();
+                var ratios = new List<double>();
+                for (var clock = Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < seconds || ratios.Count < 10;)
+                {
+                    bool oursFirst = ratios.Count % 2 == 0;
+                    double a = Time(oursFirst ? bench.Compiled : bench.OnnxRuntime, pauseMs);
+                    double b = Time(oursFirst ? bench.OnnxRuntime : bench.Compiled, pauseMs);
+                    double o = oursFirst ? a : b, r = oursFirst ? b : a;
+                    ours.Add(o);
+                    ort.Add(r);
+                    ratios.Add(o / r);
+                }
+                ratios.Sort();
+                Console.WriteLine($"| {model} | {ratios.Count} | {Median(ours):F3} | {Median(ort):F3} | **{Median(ratios):F2}** | " +
+                    $"{ratios[ratios.Count / 4]:F2}–{ratios[3 * ratios.Count / 4]:F2} |");
+            }
+            finally
+            {
+                bench.Cleanup();
+            }
+        }
+    }
+
+    private static double Time(Action run, int pauseMs)
+    {
+        long start = Stopwatch.GetTimestamp();
+        run();
+        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        if (pauseMs > 0) Thread.Sleep(pauseMs);
+        return ms;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.OrderBy(v => v).ToList();
+        return sorted[sorted.Count / 2];
+    }
+}
