@@ -286,13 +286,7 @@ public static unsafe class PatchAttention
                 TOps.Store(c1, c10); TOps.Store(c1 + lanes, c11); TOps.Store(c1 + 2 * lanes, c12); TOps.Store(c1 + 3 * lanes, c13);
                 TOps.Store(c2, c20); TOps.Store(c2 + lanes, c21); TOps.Store(c2 + 2 * lanes, c22); TOps.Store(c2 + 3 * lanes, c23);
                 TOps.Store(c3, c30); TOps.Store(c3 + lanes, c31); TOps.Store(c3 + 2 * lanes, c32); TOps.Store(c3 + 3 * lanes, c33);
-                if (colMax != null)
-                {
-                    KeepMax<TOps, TV>(4, colMax + j, c00, c10, c20, c30);
-                    KeepMax<TOps, TV>(4, colMax + j + lanes, c01, c11, c21, c31);
-                    KeepMax<TOps, TV>(4, colMax + j + 2 * lanes, c02, c12, c22, c32);
-                    KeepMax<TOps, TV>(4, colMax + j + 3 * lanes, c03, c13, c23, c33);
-                }
+                // No column maxima here: Scores takes every whole 4-vector block itself and leaves only tails to this.
             }
         for (; j + 2 * lanes <= cols; j += 2 * lanes)
         {

@@ -129,25 +129,24 @@ internal static unsafe class DirectConv
             wv = TOps.Broadcast(w[7]); a7 = TOps.Fma(wv, x, a7); if (nv > 1) b7 = TOps.Fma(wv, y, b7);
         }
         int remaining = outWidth - ox;
-        Store<TOps, TV, TAct>(a0, dst + ox, remaining, tile);
-        if (channels > 1) Store<TOps, TV, TAct>(a1, dst + outPixels + ox, remaining, tile);
-        if (channels > 2) Store<TOps, TV, TAct>(a2, dst + 2L * outPixels + ox, remaining, tile);
-        if (channels > 3) Store<TOps, TV, TAct>(a3, dst + 3L * outPixels + ox, remaining, tile);
-        if (channels > 4) Store<TOps, TV, TAct>(a4, dst + 4L * outPixels + ox, remaining, tile);
-        if (channels > 5) Store<TOps, TV, TAct>(a5, dst + 5L * outPixels + ox, remaining, tile);
-        if (channels > 6) Store<TOps, TV, TAct>(a6, dst + 6L * outPixels + ox, remaining, tile);
-        if (channels > 7) Store<TOps, TV, TAct>(a7, dst + 7L * outPixels + ox, remaining, tile);
-        if (nv == 1) return;
-        ox += lanes;
-        remaining -= lanes;
-        Store<TOps, TV, TAct>(b0, dst + ox, remaining, tile);
-        if (channels > 1) Store<TOps, TV, TAct>(b1, dst + outPixels + ox, remaining, tile);
-        if (channels > 2) Store<TOps, TV, TAct>(b2, dst + 2L * outPixels + ox, remaining, tile);
-        if (channels > 3) Store<TOps, TV, TAct>(b3, dst + 3L * outPixels + ox, remaining, tile);
-        if (channels > 4) Store<TOps, TV, TAct>(b4, dst + 4L * outPixels + ox, remaining, tile);
-        if (channels > 5) Store<TOps, TV, TAct>(b5, dst + 5L * outPixels + ox, remaining, tile);
-        if (channels > 6) Store<TOps, TV, TAct>(b6, dst + 6L * outPixels + ox, remaining, tile);
-        if (channels > 7) Store<TOps, TV, TAct>(b7, dst + 7L * outPixels + ox, remaining, tile);
+        StoreChannels<TOps, TV, TAct>(a0, a1, a2, a3, a4, a5, a6, a7, dst + ox, outPixels, remaining, channels, tile);
+        if (nv > 1) StoreChannels<TOps, TV, TAct>(b0, b1, b2, b3, b4, b5, b6, b7, dst + ox + lanes, outPixels, remaining - lanes, channels, tile);
+    }
+
+    /// <summary>One vector of pixels of up to 8 output channels (planes outPixels apart), activated.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreChannels<TOps, TV, TAct>(TV x0, TV x1, TV x2, TV x3, TV x4, TV x5, TV x6, TV x7, float* dst,
+        int outPixels, int remaining, int channels, float* tile)
+        where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
+    {
+        Store<TOps, TV, TAct>(x0, dst, remaining, tile);
+        if (channels > 1) Store<TOps, TV, TAct>(x1, dst + outPixels, remaining, tile);
+        if (channels > 2) Store<TOps, TV, TAct>(x2, dst + 2L * outPixels, remaining, tile);
+        if (channels > 3) Store<TOps, TV, TAct>(x3, dst + 3L * outPixels, remaining, tile);
+        if (channels > 4) Store<TOps, TV, TAct>(x4, dst + 4L * outPixels, remaining, tile);
+        if (channels > 5) Store<TOps, TV, TAct>(x5, dst + 5L * outPixels, remaining, tile);
+        if (channels > 6) Store<TOps, TV, TAct>(x6, dst + 6L * outPixels, remaining, tile);
+        if (channels > 7) Store<TOps, TV, TAct>(x7, dst + 7L * outPixels, remaining, tile);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

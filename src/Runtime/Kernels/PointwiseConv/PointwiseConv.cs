@@ -27,12 +27,7 @@ public static unsafe class PointwiseConv
         bool forceMr4 = false, WorkerPool? pool = null)
         where TAct : struct, IActivation
     {
-        if (pixels <= 0 || outChannels <= 0) return;
-        if (input.Length < inChannels * pixels) throw new ArgumentException("input too short", nameof(input));
-        if (packedWeight.Length < Gemm.PackedLength(inChannels, outChannels)) throw new ArgumentException("packed weight too short (use PackWeights)", nameof(packedWeight));
-        if (output.Length < outChannels * pixels) throw new ArgumentException("output too short", nameof(output));
-        if (!bias.IsEmpty && bias.Length < outChannels) throw new ArgumentException("bias too short", nameof(bias));
-        if (!residual.IsEmpty && residual.Length < outChannels * pixels) throw new ArgumentException("residual too short", nameof(residual));
+        if (!Check(input, packedWeight, bias, output, inChannels, outChannels, pixels, residual)) return;
 
         Span<float> panel = KernelIsa.ThreadBuffer(Gemm.PanelLength(isa, inChannels));
         fixed (float* pIn = input, pW = packedWeight, pB = bias, pOut = output, pRes = residual, pPanel = panel)
@@ -61,13 +56,8 @@ public static unsafe class PointwiseConv
         int outChannels, int pixels, ReadOnlySpan<float> residual, Isa isa, WorkerPool? pool = null)
         where TAct : struct, IActivation
     {
-        if (pixels <= 0 || outChannels <= 0) return;
-        if (input.Length < inChannels * pixels) throw new ArgumentException("input too short", nameof(input));
+        if (!Check(input, packedWeight, bias, output, inChannels, outChannels, pixels, residual)) return;
         if (gamma.Length < inChannels || beta.Length < inChannels) throw new ArgumentException("gamma/beta too short");
-        if (packedWeight.Length < Gemm.PackedLength(inChannels, outChannels)) throw new ArgumentException("packed weight too short (use PackWeights)", nameof(packedWeight));
-        if (output.Length < outChannels * pixels) throw new ArgumentException("output too short", nameof(output));
-        if (!bias.IsEmpty && bias.Length < outChannels) throw new ArgumentException("bias too short", nameof(bias));
-        if (!residual.IsEmpty && residual.Length < outChannels * pixels) throw new ArgumentException("residual too short", nameof(residual));
 
         Span<float> panel = KernelIsa.ThreadBuffer(Gemm.PanelLength(isa, inChannels));
         fixed (float* pIn = input, pG = gamma, pBeta = beta, pW = packedWeight, pB = bias, pOut = output, pRes = residual, pPanel = panel)
@@ -79,6 +69,19 @@ public static unsafe class PointwiseConv
             Dispatch<TAct, LayerNormPacker>(ref packer, pW, bias.IsEmpty ? null : pB, pOut, residual.IsEmpty ? null : pRes,
                 inChannels, outChannels, pixels, pPanel, isa, false, pool);
         }
+    }
+
+    /// <summary>Throws on spans too short for the shapes; false when there is nothing to compute.</summary>
+    private static bool Check(ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias,
+        Span<float> output, int inChannels, int outChannels, int pixels, ReadOnlySpan<float> residual)
+    {
+        if (pixels <= 0 || outChannels <= 0) return false;
+        if (input.Length < inChannels * pixels) throw new ArgumentException("input too short", nameof(input));
+        if (packedWeight.Length < Gemm.PackedLength(inChannels, outChannels)) throw new ArgumentException("packed weight too short (use PackWeights)", nameof(packedWeight));
+        if (output.Length < outChannels * pixels) throw new ArgumentException("output too short", nameof(output));
+        if (!bias.IsEmpty && bias.Length < outChannels) throw new ArgumentException("bias too short", nameof(bias));
+        if (!residual.IsEmpty && residual.Length < outChannels * pixels) throw new ArgumentException("residual too short", nameof(residual));
+        return true;
     }
 
     private static void Dispatch<TAct, TPacker>(ref TPacker packer, float* w, float* bias, float* output, float* residual,
