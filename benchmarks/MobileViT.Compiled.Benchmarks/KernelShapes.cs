@@ -86,7 +86,7 @@ internal static class KernelShapes
         Pw<Silu>("(L2-resident L1.0 expand)", 32, 128, 1024);
         Pw<Identity>("(small qkv)", 144, 432, 1024);
         Pw<Identity>("(small L4 ffn2)", 480, 240, 64, true);
-        Dw(64, 128, 1); Dw(128, 128, 2); Dw(256, 64, 1); Dw(384, 32, 2);
+        Dw(64, 128, 1); Dw(128, 128, 2); Dw(256, 64, 1); Dw(384, 32, 2); Dw(384, 16, 2); Dw(256, 8, 1);
         Conv(3, 256, 16, 2); Conv(96, 32, 96, 1); Conv(192, 32, 96, 1); Conv(96, 32, 48, 1); Conv(320, 8, 160, 1); Conv(128, 16, 64, 1); Conv(160, 8, 80, 1); Conv(256, 16, 128, 1);
         Attn(144, 32); Attn(192, 16); Attn(64, 64); Attn(64, 32); Attn(80, 16);
         Ln(144, 1024);

@@ -63,8 +63,9 @@ public class DepthwiseConv2DTests
     }
 
     /// <summary>
-    /// Rows of whole vectors (padding 1, no dilation) take the in-place row kernel with AVX-512: widths 16-128 at
-    /// stride 1 and 32-128 at stride 2, odd and even heights (the zero row below the image at stride 2), 1-row maps.
+    /// Rows of whole half vectors (padding 1, no dilation) take the in-place row kernel with AVX-512: widths 8-128 at
+    /// stride 1 and 16-128 at stride 2 (a last half vector where width % 16 = 8, resp. % 32 = 16), odd and even heights
+    /// (the zero row below the image at stride 2), 1-row maps.
     /// </summary>
     [Theory]
     [MemberData(nameof(Isas))]
@@ -73,10 +74,10 @@ public class DepthwiseConv2DTests
         var isa = Parse(isaName);
         var rng = new Random(23);
         foreach (int s in new[] { 1, 2 })
-        foreach (int w in new[] { 16, 32, 48, 64, 96, 128 })
+        foreach (int w in new[] { 8, 16, 24, 32, 40, 48, 64, 96, 128 })
         foreach (int h in new[] { 1, 2, 3, 4, 7, 16 })
         {
-            if (s == 2 && w % 32 != 0) continue;
+            if (s == 2 && w % 16 != 0) continue;
             Check<Silu>(isa, 3, h, w, 3, s, 1, 1, rng);
             Check<Identity>(isa, 2, h, w, 3, s, 1, 1, rng);
         }
@@ -89,7 +90,10 @@ public class DepthwiseConv2DTests
         // 8-lane general kernel bit for bit.
         if (!System.Runtime.Intrinsics.X86.Avx512F.VL.IsSupported) return;
         var rng = new Random(24);
-        foreach (var (c, h, w, s) in new[] { (5, 16, 16, 1), (4, 9, 64, 1), (6, 16, 32, 2), (3, 7, 128, 2) })
+        foreach (var (c, h, w, s) in new[]
+        {
+            (5, 16, 16, 1), (4, 9, 64, 1), (6, 16, 32, 2), (3, 7, 128, 2), (4, 8, 8, 1), (3, 5, 24, 1), (5, 16, 16, 2), (3, 9, 48, 2),
+        })
         {
             int oh = (h - 1) / s + 1, ow = (w - 1) / s + 1;
             var input = Random(rng, c * h * w);
