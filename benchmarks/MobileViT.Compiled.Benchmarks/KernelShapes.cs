@@ -42,7 +42,7 @@ internal static class KernelShapes
         void Attn(int hidden, int hw)
         {
             int tokens = hw / 2 * (hw / 2), dim = hidden / 4;
-            var qkv = R(3 * hidden * hw * hw); var o = new float[hidden * hw * hw]; var scratch = new float[PatchAttention.ScratchLength(tokens, dim)];
+            var qkv = R(3 * hidden * hw * hw); var o = new float[hidden * hw * hw]; var scratch = new float[PatchAttention.ScratchLength(tokens, dim, 2, 2)];
             cases.Add(new($"attention {hidden} {hw}x{hw}", 2L * 4 * 4 * tokens * tokens * dim, () => PatchAttention.Run(qkv, o, hidden, 4, hw, hw, 2, 2, scratch, pool)));
         }
         void Ln(int c, int px)

@@ -289,8 +289,7 @@ internal static class ModelEmitter
             case OpKind.LayerNorm:
                 return $"{Kernels}.LayerNorm.Channels({input}, {f}_gamma, {f}_beta, {output}, {i.Channels}, {i.Pixels}, {SourceWriter.Float((float)s.Epsilon)}, _pool);";
             case OpKind.PatchAttention:
-                int tokens = o.Pixels / (s.PatchSize * s.PatchSize);
-                int attentionScratch = tokens * tokens + 3 * tokens * (o.Channels / s.Heads);
+                long attentionScratch = MobileViT.Compiled.Generator.Lowering.MemoryPlanner.AttentionScratch(s);
                 return $"{Kernels}.PatchAttention.Run({input}, {output}, {o.Channels}, {s.Heads}, {o.Height}, {o.Width}, {s.PatchSize}, {s.PatchSize}, scratch.Slice(0, {attentionScratch}), {Pool(s)});";
             case OpKind.GlobalAveragePool:
                 return $"{Kernels}.GlobalAveragePool.Run({input}, {output}, {i.Channels}, {i.Pixels});";

@@ -74,17 +74,25 @@ internal static class MemoryPlanner
             if (step.Kind == OpKind.Conv2D)
                 scratch = Math.Max(scratch, (long)step.InShape.Channels * step.KernelSize * step.KernelSize * step.OutShape.Pixels);
             else if (step.Kind == OpKind.PatchAttention)
-            {
-                long tokens = step.OutShape.Pixels / (step.PatchSize * step.PatchSize);
-                long headDim = step.OutShape.Channels / step.Heads;
-                scratch = Math.Max(scratch, tokens * tokens + 3 * tokens * headDim);
-            }
+                scratch = Math.Max(scratch, AttentionScratch(step));
             else if (step.Kind == OpKind.SeparableAttention)
                 scratch = Math.Max(scratch, (long)step.OutShape.Pixels / (step.PatchSize * step.PatchSize) + step.OutShape.Channels);
         }
         if (scratch > int.MaxValue)
             throw new UnsupportedShapeException($"the kernel scratch needs {scratch} floats, more than one .NET array can hold");
         return (offsets, (int)arena, (int)scratch);
+    }
+
+    /// <summary>
+    /// The runtime's PatchAttention.ScratchLength: a block of scores (min(tokens, 64) x tokens), the softmax
+    /// denominators, and Q, K, V of every patch offset with rows of tokens + 16 floats.
+    /// </summary>
+    public static long AttentionScratch(LayerStep step)
+    {
+        long offsets = step.PatchSize * step.PatchSize;
+        long tokens = step.OutShape.Pixels / offsets;
+        long headDim = step.OutShape.Channels / step.Heads;
+        return Math.Min(tokens, 64) * tokens + tokens + offsets * 3 * headDim * (tokens + 16);
     }
 
     private static long Align(long length) => (length + Alignment - 1) / Alignment * Alignment;

@@ -110,7 +110,7 @@ public class PatchAttentionTests
         ReferenceKernels.PatchAttention(qkv, expected, hidden, heads, h, w, ph, pw);
         var actual = new float[hidden * pixels];
         int tokens = (h / ph) * (w / pw);
-        var scratch = new float[PatchAttention.ScratchLength(tokens, hidden / heads)];
+        var scratch = new float[PatchAttention.ScratchLength(tokens, hidden / heads, ph, pw)];
         PatchAttention.RunIsa(qkv, actual, hidden, heads, h, w, ph, pw, scratch, isa);
         AssertClose(expected, actual, 2e-5f, $"{isa} hidden={hidden} heads={heads} {h}x{w} patch {ph}x{pw}");
     }

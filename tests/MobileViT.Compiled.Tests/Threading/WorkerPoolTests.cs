@@ -191,7 +191,7 @@ public unsafe class WorkerPoolTests
         {
             int tokens = size / 2 * (size / 2);
             var qkv = Random(rng, 3 * hidden * size * size);
-            var scratch = new float[PatchAttention.ScratchLength(tokens, hidden / heads)];
+            var scratch = new float[PatchAttention.ScratchLength(tokens, hidden / heads, 2, 2)];
             var serial = new float[hidden * size * size];
             var parallel = new float[hidden * size * size];
             PatchAttention.Run(qkv, serial, hidden, heads, size, size, 2, 2, scratch);

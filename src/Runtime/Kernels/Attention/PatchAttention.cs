@@ -9,12 +9,14 @@ namespace MobileViT.Compiled.Kernels;
 /// MobileViT's unfold, multi-head self-attention and fold in one kernel: the unfold/fold are index mapping
 /// (tokens at the same offset inside their patch attend to each other), so no patch tensor is ever built.
 /// <para>
-/// Per patch offset and head: gather Q (pre-scaled by log2(e)/sqrt(headDim)), K and V of the N tokens into scratch as
-/// [headDim, N] (token-contiguous); then per block of queries: transposed scores St = K^T Q ([key, query]) with a
-/// 4-row x 4-vector register tile, which also keeps each column's maximum; softmax down each column (vectorized over
-/// queries; base-2, as Q carries log2(e)); context Ct = V St with the same tile; finally scaled by 1 / denominator
-/// while being scattered straight into the output map.
-/// Scratch: St (N * N at most, one query block of it in use), then Q, K, V ([headDim, N] each); Ct reuses Q's space.
+/// Per head: one pass over each of the head's Q, K and V channel rows gathers every patch offset's tokens into
+/// scratch as [headDim, N] (token-contiguous; Q pre-scaled by log2(e)/sqrt(headDim)); gathering one offset at a time
+/// read every row once per offset, through a 4 KiB-strided walk that cost 10-30 % of the attention. Then per offset and
+/// block of queries: transposed scores St = K^T Q ([key, query]) with a 4-row x 4-vector register tile, which also
+/// keeps each column's maximum; softmax down each column (vectorized over queries; base-2, as Q carries log2(e));
+/// context Ct = V St with the same tile, scaled by 1 / denominator. Finally one pass per output channel row
+/// interleaves the offsets' contexts back into the map.
+/// Scratch: St (one query block of n keys), the denominators, then Q, K, V of every offset (Ct reuses Q's space).
 /// </para>
 /// </summary>
 [SkipLocalsInit]
@@ -23,8 +25,12 @@ public static unsafe class PatchAttention
     /// <summary>Queries per block of scores (a multiple of 2 vectors on every path).</summary>
     private const int QueryBlock = 64;
 
-    /// <summary>Scratch floats <see cref="Run"/> needs: tokens * tokens + 3 * tokens * headDim (the generator uses the same formula).</summary>
-    public static int ScratchLength(int tokens, int headDim) => tokens * tokens + 3 * tokens * headDim;
+    /// <summary>
+    /// Scratch floats <see cref="Run"/> needs: a block of scores (min(tokens, 64) x tokens), tokens denominators, and Q, K, V
+    /// of every patch offset with rows of tokens + 16 floats (the generator uses the same formula).
+    /// </summary>
+    public static int ScratchLength(int tokens, int headDim, int patchHeight, int patchWidth)
+        => Math.Min(tokens, QueryBlock) * tokens + tokens + patchHeight * patchWidth * 3 * headDim * (tokens + 16);
 
     /// <param name="qkv">[3 * hidden, height, width]: query, key, value maps one after another.</param>
     /// <param name="output">[hidden, height, width]: the attention context (before the output projection).</param>
@@ -41,7 +47,7 @@ public static unsafe class PatchAttention
         if (tokens <= 0 || headDim <= 0) return;
         if (qkv.Length < 3 * hidden * height * width) throw new ArgumentException("qkv too short", nameof(qkv));
         if (output.Length < hidden * height * width) throw new ArgumentException("output too short", nameof(output));
-        if (scratch.Length < ScratchLength(tokens, headDim)) throw new ArgumentException("scratch too short", nameof(scratch));
+        if (scratch.Length < ScratchLength(tokens, headDim, patchHeight, patchWidth)) throw new ArgumentException("scratch too short", nameof(scratch));
         fixed (float* pQkv = qkv, pOut = output, pScratch = scratch)
         {
             var a = new Args
@@ -49,8 +55,8 @@ public static unsafe class PatchAttention
                 Qkv = pQkv, Output = pOut, Scratch = pScratch, Hidden = hidden, Heads = heads, HeadDim = headDim,
                 Height = height, Width = width, PatchHeight = patchHeight, PatchWidth = patchWidth, Tokens = tokens,
             };
-            // Items are (patch offset, head) pairs: each writes its own output channels at its own pixels. The caller
-            // uses the given scratch, other threads a buffer of their own.
+            // Items are heads: each writes its own output channels. The caller uses the given scratch, other threads a
+            // buffer of their own.
             // Fewer tokens than lanes (4x4 and 8x8 maps: 4 and 16 tokens) take narrower vectors instead of scalar tails.
             if (isa == Isa.Vector512 && tokens < 16) isa = Isa.Vector256;
             if (isa == Isa.Vector256 && tokens < 8) isa = Isa.Vector128;
@@ -61,18 +67,16 @@ public static unsafe class PatchAttention
                 Isa.Vector128 => &Item<Ops128, Vector128<float>>,
                 _ => &Item<OpsScalar, float>,
             };
-            int items = patchHeight * patchWidth * heads;
-            if (pool is null || pool.Threads == 1) for (int i = 0; i < items; i++) body(&a, i, 0);
-            else pool.For(items, body, &a);
+            if (pool is null || pool.Threads == 1) for (int i = 0; i < heads; i++) body(&a, i, 0);
+            else pool.For(heads, body, &a);
         }
     }
 
     private static void Item<TOps, TV>(void* state, int item, int thread) where TOps : struct, IVecOps<TV> where TV : struct
     {
         ref Args a = ref *(Args*)state;
-        float* scratch = thread == 0 ? a.Scratch : KernelIsa.ThreadPointer(ScratchLength(a.Tokens, a.HeadDim));
-        int offset = item / a.Heads, h = item - offset * a.Heads;
-        Impl<TOps, TV>(in a, offset / a.PatchWidth, offset % a.PatchWidth, h, scratch);
+        float* scratch = thread == 0 ? a.Scratch : KernelIsa.ThreadPointer(ScratchLength(a.Tokens, a.HeadDim, a.PatchHeight, a.PatchWidth));
+        Impl<TOps, TV>(in a, item, scratch);
     }
 
     private struct Args
@@ -82,98 +86,165 @@ public static unsafe class PatchAttention
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-
-    private static void Impl<TOps, TV>(in Args a, int py, int px, int h, float* s) where TOps : struct, IVecOps<TV> where TV : struct
+    private static void Impl<TOps, TV>(in Args a, int h, float* s) where TOps : struct, IVecOps<TV> where TV : struct
     {
-        int n = a.Tokens, dim = a.HeadDim;
-        int pixels = a.Height * a.Width;
-        int patchesX = a.Width / a.PatchWidth;
+        int n = a.Tokens, dim = a.HeadDim, pixels = a.Height * a.Width, offsets = a.PatchHeight * a.PatchWidth;
         // Q carries log2(e) too, so the scores are base-2 and the softmax needs 2^x, not e^x (fewer operations).
         float scale = (float)(1.4426950408889634 / Math.Sqrt(dim));
         int block = Math.Min(n, QueryBlock);
-        // Q, K, V rows (one per head channel) are ld floats apart. With several query blocks the scores take only
-        // block * n of the n * n floats, so when it fits the rows get 16 floats of slack: n a multiple of 256 (64x64
+        // Q, K, V rows (one per head channel) are ld floats apart: 16 floats of slack, since n a multiple of 256 (64x64
         // maps: 4 KiB rows) put all 16 rows a score tile reads in the same L1 cache set.
-        int ld = block < n && (long)block * n + n + 3L * dim * (n + 16) <= (long)n * n + 3L * n * dim ? n + 16 : n;
-        float* qt = block < n ? s + (long)block * n + n : s + (long)n * n;
-        float* kt = qt + (long)ld * dim;
-        float* vt = kt + (long)ld * dim;
+        int ld = n + 16;
+        long offsetStride = 3L * dim * ld; // from one offset's Q, K, V to the next offset's
+        float* inv = s + (long)block * n;
+        float* qkv0 = inv + n;
+        int q0 = h * dim, k0 = a.Hidden + h * dim, v0 = 2 * a.Hidden + h * dim;
+        for (int d = 0; d < dim; d++)
         {
-            int first = py * a.Width + px; // pixel of token 0
-            {
-                int q0 = h * dim, k0 = a.Hidden + h * dim, v0 = 2 * a.Hidden + h * dim;
-                float* junk = stackalloc float[16];
-                int rowStride = a.PatchHeight * a.Width;
-                // Rows of 8-15 tokens (16x16 maps) de-interleave with 8-lane vectors rather than one by one.
-                bool narrow = TOps.Count == 16 && patchesX < 16;
-                for (int d = 0; d < dim; d++)
-                {
-                    float* q = a.Qkv + (long)(q0 + d) * pixels + first, k = a.Qkv + (long)(k0 + d) * pixels + first;
-                    float* v = a.Qkv + (long)(v0 + d) * pixels + first;
-                    if (narrow)
-                    {
-                        Gather<Ops256, Vector256<float>>(q, qt + (long)d * ld, n, patchesX, a.PatchWidth, rowStride, scale, px, junk);
-                        Gather<Ops256, Vector256<float>>(k, kt + (long)d * ld, n, patchesX, a.PatchWidth, rowStride, 1f, px, junk);
-                        Gather<Ops256, Vector256<float>>(v, vt + (long)d * ld, n, patchesX, a.PatchWidth, rowStride, 1f, px, junk);
-                    }
-                    else
-                    {
-                        Gather<TOps, TV>(q, qt + (long)d * ld, n, patchesX, a.PatchWidth, rowStride, scale, px, junk);
-                        Gather<TOps, TV>(k, kt + (long)d * ld, n, patchesX, a.PatchWidth, rowStride, 1f, px, junk);
-                        Gather<TOps, TV>(v, vt + (long)d * ld, n, patchesX, a.PatchWidth, rowStride, 1f, px, junk);
-                    }
-                }
-                // Queries go in blocks of up to QueryBlock columns, so a block's scores (keys x block) stay in L2 while
-                // the softmax and the context read them; the whole [n, n] at 1024 tokens (4 MiB) ran at a quarter of peak.
-                // Every column is computed exactly as without blocks.
-                // 1 / (softmax denominator) per query: after the scores block when there are several blocks (K is still
-                // needed), in K's consumed space when one block covers all queries (scratch holds n * n + 3 n dim floats).
-                float* inv = block < n ? s + (long)block * n : kt;
-                float* max = stackalloc float[QueryBlock];
-                for (int i0 = 0; i0 < n; i0 += block)
-                {
-                    int bw = Math.Min(block, n - i0);
-                    // St[j, i] = sum_d K[d, j] Q[d, i]: the transposed scores, so that softmax runs down columns
-                    // (vectorized over queries) and the context is a plain GEMM V x St.
-                    // Each column's maximum is kept while the score tiles are stored.
-                    for (int i = 0; i < bw; i++) max[i] = float.NegativeInfinity;
-                    Scores<TOps, TV>(kt, qt + i0, ld, s, bw, n, bw, dim, max);
-                    ColumnSoftmax<TOps, TV>(s, bw, n, bw, max, inv + i0);
-                    // Ct[d, i] = sum_j V[d, j] St[j, i], into Q's space (this block's queries are consumed).
-                    Gemm4x2<TOps, TV>(vt, ld, 1, s, bw, qt + i0, ld, dim, bw, n, null);
-                }
-                if (a.PatchWidth == 2 && patchesX % 16 == 0 && Avx512F.IsSupported)
-                    ScatterPairs(qt, ld, inv, a.Output + (long)q0 * pixels + first - px, n, dim, pixels, patchesX, a.PatchHeight * a.Width, px);
-                else Scatter(qt, ld, inv, a.Output + (long)q0 * pixels + first, n, dim, pixels, patchesX, a.PatchWidth, a.PatchHeight * a.Width);
-            }
+            Gather<TOps, TV>(in a, a.Qkv + (long)(q0 + d) * pixels, qkv0 + (long)d * ld, offsetStride, scale);
+            Gather<TOps, TV>(in a, a.Qkv + (long)(k0 + d) * pixels, qkv0 + (long)(dim + d) * ld, offsetStride, 1f);
+            Gather<TOps, TV>(in a, a.Qkv + (long)(v0 + d) * pixels, qkv0 + (long)(2 * dim + d) * ld, offsetStride, 1f);
         }
+        float* max = stackalloc float[QueryBlock];
+        for (int o = 0; o < offsets; o++)
+        {
+            float* qt = qkv0 + o * offsetStride, kt = qt + (long)dim * ld, vt = kt + (long)dim * ld;
+            // Queries go in blocks of up to QueryBlock columns, so a block's scores (keys x block) stay in L2 while
+            // the softmax and the context read them; the whole [n, n] at 1024 tokens (4 MiB) ran at a quarter of peak.
+            // Every column is computed exactly as without blocks.
+            for (int i0 = 0; i0 < n; i0 += block)
+            {
+                int bw = Math.Min(block, n - i0);
+                // St[j, i] = sum_d K[d, j] Q[d, i]: the transposed scores, so that softmax runs down columns
+                // (vectorized over queries) and the context is a plain GEMM V x St.
+                // Each column's maximum is kept while the score tiles are stored.
+                for (int i = 0; i < bw; i++) max[i] = float.NegativeInfinity;
+                Scores<TOps, TV>(kt, qt + i0, ld, s, bw, n, bw, dim, max);
+                ColumnSoftmax<TOps, TV>(s, bw, n, bw, max, inv + i0);
+                // Ct[d, i] = sum_j V[d, j] St[j, i], into Q's space (this block's queries are consumed).
+                Gemm4x2<TOps, TV>(vt, ld, 1, s, bw, qt + i0, ld, dim, bw, n, null);
+            }
+            for (int d = 0; d < dim; d++) Scale<TOps, TV>(qt + (long)d * ld, inv, n);
+        }
+        for (int d = 0; d < dim; d++) Scatter(in a, qkv0 + (long)d * ld, offsetStride, a.Output + (long)(q0 + d) * pixels);
     }
 
     /// <summary>
-    /// dst[t] = src[(t / patchesX) * rowStride + (t % patchesX) * colStride] * scale. With 2-wide patches (colStride 2)
-    /// a patch row's tokens are every other pixel of an image row: whole vectors of them by de-interleaving the row
-    /// read from its even column (the odd offset, <paramref name="phase"/> 1, keeps the odd half, so no read passes
-    /// the row's end), the columns past the last whole vector one by one.
+    /// One channel row of the map at <paramref name="src"/> into the token rows of every patch offset: offset
+    /// (py, px)'s tokens at dst + (py * patchWidth + px) * offsetStride, times <paramref name="scale"/>. With 2-wide
+    /// patches each image row is split into its even and odd columns with vector de-interleaving (8-lane vectors
+    /// for rows of 8-15 tokens on the 16-lane path), the columns past the last whole vector one by one.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Gather<TOps, TV>(float* src, float* dst, int n, int patchesX, int colStride, int rowStride, float scale,
-        int phase, float* junk)
+    private static void Gather<TOps, TV>(in Args a, float* src, float* dst, long offsetStride, float scale)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
-        int lanes = TOps.Count;
-        TV vscale = TOps.Broadcast(scale);
-        int vectorCols = colStride == 2 ? patchesX / lanes * lanes : 0;
-        int t = 0;
-        for (float* row = src; t < n; row += rowStride)
+        int width = a.Width, ph = a.PatchHeight, pw = a.PatchWidth, patchesX = width / pw, rows = a.Height / ph * ph;
+        for (int y = 0; y < rows; y++) // pixels right of or below the last whole patch belong to no token
         {
-            int x = 0;
-            for (; x < vectorCols; x += lanes, t += lanes)
+            float* row = src + (long)y * width;
+            int py = y % ph;
+            float* d0 = dst + py * pw * offsetStride + (long)(y / ph) * patchesX;
+            if (pw == 2)
             {
-                TOps.Deinterleave(row - phase + 2 * x, phase == 0 ? dst + t : junk, phase == 0 ? junk : dst + t);
-                if (scale != 1f) TOps.Store(dst + t, TOps.Mul(TOps.Load(dst + t), vscale));
+                float* d1 = d0 + offsetStride;
+                int x = TOps.Count == 16 && patchesX < 16
+                    ? SplitColumns<Ops256, Vector256<float>>(row, d0, d1, patchesX, scale)
+                    : SplitColumns<TOps, TV>(row, d0, d1, patchesX, scale);
+                for (; x < patchesX; x++)
+                {
+                    d0[x] = row[2 * x] * scale;
+                    d1[x] = row[2 * x + 1] * scale;
+                }
             }
-            for (; x < patchesX; x++, t++) dst[t] = row[x * colStride] * scale;
+            else
+                for (int x = 0; x < patchesX * pw; x++) d0[(x % pw) * offsetStride + x / pw] = row[x] * scale;
         }
+    }
+
+    /// <summary>Even columns of row to even[0..], odd ones to odd[0..], times scale, for whole vectors of tokens; returns how many.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int SplitColumns<TOps, TV>(float* row, float* even, float* odd, int patchesX, float scale)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int lanes = TOps.Count, x = 0;
+        TV vscale = TOps.Broadcast(scale);
+        for (; x + lanes <= patchesX; x += lanes)
+        {
+            TOps.Deinterleave(row + 2 * x, even + x, odd + x);
+            if (scale != 1f)
+            {
+                TOps.Store(even + x, TOps.Mul(TOps.Load(even + x), vscale));
+                TOps.Store(odd + x, TOps.Mul(TOps.Load(odd + x), vscale));
+            }
+        }
+        return x;
+    }
+
+    /// <summary>row[t] *= inv[t]: the softmax's division, on the context.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scale<TOps, TV>(float* row, float* inv, int n) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        int t = 0;
+        for (; t + TOps.Count <= n; t += TOps.Count) TOps.Store(row + t, TOps.Mul(TOps.Load(row + t), TOps.Load(inv + t)));
+        for (; t < n; t++) row[t] *= inv[t];
+    }
+
+    /// <summary>
+    /// The inverse of <see cref="Gather"/> for one output channel row: every offset's context tokens (at
+    /// src + offset * offsetStride) back to their pixels. 2-wide patches interleave two token rows per image row.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Scatter(in Args a, float* src, long offsetStride, float* output)
+    {
+        int width = a.Width, ph = a.PatchHeight, pw = a.PatchWidth, patchesX = width / pw, rows = a.Height / ph * ph;
+        for (int y = 0; y < rows; y++) // pixels outside the whole patches are left as they are
+        {
+            float* row = output + (long)y * width;
+            float* s0 = src + (y % ph) * pw * offsetStride + (long)(y / ph) * patchesX;
+            if (pw == 2)
+            {
+                float* s1 = s0 + offsetStride;
+                int x = Interleave(s0, s1, row, patchesX);
+                for (; x < patchesX; x++)
+                {
+                    row[2 * x] = s0[x];
+                    row[2 * x + 1] = s1[x];
+                }
+            }
+            else
+                for (int x = 0; x < patchesX * pw; x++) row[x] = s0[(x % pw) * offsetStride + x / pw];
+        }
+    }
+
+    /// <summary>dst[2i] = even[i], dst[2i + 1] = odd[i] for whole vectors of i (x86 paths); returns how many i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Interleave(float* even, float* odd, float* dst, int count)
+    {
+        int i = 0;
+        if (Avx512F.IsSupported)
+        {
+            var low = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            var high = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            for (; i + 16 <= count; i += 16)
+            {
+                var e = Vector512.Load(even + i);
+                var o = Vector512.Load(odd + i);
+                Avx512F.PermuteVar16x32x2(e, low, o).Store(dst + 2 * i);
+                Avx512F.PermuteVar16x32x2(e, high, o).Store(dst + 2 * i + 16);
+            }
+        }
+        if (Avx.IsSupported)
+            for (; i + 8 <= count; i += 8)
+            {
+                var e = Vector256.Load(even + i);
+                var o = Vector256.Load(odd + i);
+                var lo = Avx.UnpackLow(e, o);   // e0 o0 e1 o1 | e4 o4 e5 o5
+                var hi = Avx.UnpackHigh(e, o);  // e2 o2 e3 o3 | e6 o6 e7 o7
+                Avx.Permute2x128(lo, hi, 0x20).Store(dst + 2 * i);
+                Avx.Permute2x128(lo, hi, 0x31).Store(dst + 2 * i + 8);
+            }
+        return i;
     }
 
     /// <summary>
@@ -388,46 +459,6 @@ public static unsafe class PatchAttention
                 sum += e;
             }
             inv[i] = 1f / sum;
-        }
-    }
-
-    /// <summary>
-    /// <see cref="Scatter"/> for 2-wide patches with AVX-512: 16 tokens are spread to every other lane of two vectors
-    /// and written with masked stores (lanes of the other patch column untouched: another item may be writing them).
-    /// <paramref name="output"/> points at the even pixel of token 0's pair; <paramref name="phase"/> is the patch column.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ScatterPairs(float* ct, int ld, float* inv, float* output, int n, int dim, int pixels, int patchesX, int rowStride, int phase)
-    {
-        var low = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-        var high = Vector512.Create(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
-        var lane = Vector512.Create(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1);
-        var mask = Vector512.Equals(lane, Vector512.Create(phase)).AsSingle();
-        for (int d = 0; d < dim; d++)
-        {
-            float* src = ct + (long)d * ld;
-            float* row = output + (long)d * pixels;
-            for (int t = 0; t < n; row += rowStride)
-                for (int x = 0; x < patchesX; x += 16, t += 16)
-                {
-                    var v = Vector512.Load(src + t) * Vector512.Load(inv + t);
-                    Avx512F.MaskStore(row + 2 * x, mask, Avx512F.PermuteVar16x32(v, low));
-                    Avx512F.MaskStore(row + 2 * x + 16, mask, Avx512F.PermuteVar16x32(v, high));
-                }
-        }
-    }
-
-    /// <summary>out[d, pixel(i)] = ct[d, i] * inv[i]; out points at channel 0 of the head, token 0's pixel.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Scatter(float* ct, int ld, float* inv, float* output, int n, int dim, int pixels, int patchesX, int colStride, int rowStride)
-    {
-        for (int d = 0; d < dim; d++)
-        {
-            float* src = ct + (long)d * ld;
-            float* row = output + (long)d * pixels;
-            int t = 0;
-            for (; t < n; row += rowStride)
-                for (int x = 0; x < patchesX; x++, t++) row[x * colStride] = src[t] * inv[t];
         }
     }
 }
