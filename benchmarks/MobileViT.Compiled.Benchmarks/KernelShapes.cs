@@ -92,7 +92,7 @@ internal static class KernelShapes
         Ln(144, 1024);
         {
             var x = R(640); var w = R(640 * 1000); var b = R(1000); var y = new float[1000];
-            cases.Add(new("linear 640->1000 (small classifier)", 640L * 1000, () => Linear.Run(x, w, b, y, 640, 1000)));
+            cases.Add(new("linear 640->1000 (small classifier)", 640L * 1000, () => Linear.Run(x, w, b, y, 640, 1000, pool)));
         }
 
         run:

@@ -294,7 +294,7 @@ internal static class ModelEmitter
             case OpKind.GlobalAveragePool:
                 return $"{Kernels}.GlobalAveragePool.Run({input}, {output}, {i.Channels}, {i.Pixels});";
             case OpKind.Linear:
-                return $"{Kernels}.Linear.Run({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels});";
+                return $"{Kernels}.Linear.Run({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels}, {Pool(s)});";
             case OpKind.GroupNorm:
                 return $"{Kernels}.GroupNorm.SingleGroup({input}, {f}_gamma, {f}_beta, {output}, {i.Channels}, {i.Pixels}, {SourceWriter.Float((float)s.Epsilon)}, _pool);";
             case OpKind.SeparableAttention:
@@ -319,11 +319,14 @@ internal static class ModelEmitter
     private static string Pool(LayerStep s) => s.Kind switch
     {
         OpKind.DepthwiseConv2D => s.OutShape.Length < SerialMaxDepthwiseOutputs ? "null" : "_pool",
+        // A matrix-vector product reads every weight once: worth splitting from about 1 MB of weights (memory-bound).
+        OpKind.Linear => s.MultiplyAccumulates < SerialMaxLinearWeights ? "null" : "_pool",
         _ => s.MultiplyAccumulates < SerialMaxMultiplyAccumulates ? "null" : "_pool",
     };
 
     private const long SerialMaxMultiplyAccumulates = 500_000;
     private const int SerialMaxDepthwiseOutputs = 16 * 1024;
+    private const long SerialMaxLinearWeights = 256 * 1024;
 
     private static string Span(int value, NetworkPlan plan) => value switch
     {

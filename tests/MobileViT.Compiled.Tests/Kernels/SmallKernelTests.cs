@@ -96,6 +96,27 @@ public class LinearTests
             AssertClose(expected, actual, ReductionTol(k), $"{isa} k={k} m={m}");
         }
     }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void SplitOverThreadsBitwiseTheSame(string isaName)
+    {
+        // Rows go to items in whole groups of 4: fewer groups than items, tails of 1-3 rows, the classifier shapes.
+        var isa = Parse(isaName);
+        var rng = new Random(51);
+        using var pool = new MobileViT.Compiled.Threading.WorkerPool(2);
+        foreach (var (k, m) in new[] { (7, 1), (16, 3), (33, 5), (40, 9), (17, 30), (640, 1000), (320, 1000), (513, 21) })
+        {
+            var input = Random(rng, k);
+            var weight = Random(rng, k * m);
+            var bias = Random(rng, m);
+            var serial = new float[m];
+            var parallel = new float[m];
+            Linear.RunIsa(input, weight, bias, serial, k, m, isa);
+            Linear.RunIsa(input, weight, bias, parallel, k, m, isa, pool);
+            Assert.True(serial.AsSpan().SequenceEqual(parallel), $"{isa} k={k} m={m}");
+        }
+    }
 }
 
 public class PatchAttentionTests
