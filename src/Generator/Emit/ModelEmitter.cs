@@ -321,12 +321,15 @@ internal static class ModelEmitter
         OpKind.DepthwiseConv2D => s.OutShape.Length < SerialMaxDepthwiseOutputs ? "null" : "_pool",
         // A matrix-vector product reads every weight once: worth splitting from about 1 MB of weights (memory-bound).
         OpKind.Linear => s.MultiplyAccumulates < SerialMaxLinearWeights ? "null" : "_pool",
+        // Small attention is mostly gathering and scattering tokens, which its MAC count does not show.
+        OpKind.PatchAttention => s.OutShape.Length < SerialMaxAttentionElements ? "null" : "_pool",
         _ => s.MultiplyAccumulates < SerialMaxMultiplyAccumulates ? "null" : "_pool",
     };
 
     private const long SerialMaxMultiplyAccumulates = 500_000;
     private const int SerialMaxDepthwiseOutputs = 16 * 1024;
     private const long SerialMaxLinearWeights = 256 * 1024;
+    private const long SerialMaxAttentionElements = 8 * 1024;
 
     private static string Span(int value, NetworkPlan plan) => value switch
     {

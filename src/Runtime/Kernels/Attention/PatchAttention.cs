@@ -132,8 +132,8 @@ public static unsafe class PatchAttention
     /// <summary>
     /// One channel row of the map at <paramref name="src"/> into the token rows of every patch offset: offset
     /// (py, px)'s tokens at dst + (py * patchWidth + px) * offsetStride, times <paramref name="scale"/>. With 2-wide
-    /// patches each image row is split into its even and odd columns with vector de-interleaving (8-lane vectors
-    /// for rows of 8-15 tokens on the 16-lane path), the columns past the last whole vector one by one.
+    /// patches each image row is split into its even and odd columns with vector de-interleaving (on vectors no wider
+    /// than the row of tokens), the columns past the last whole vector one by one.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gather<TOps, TV>(in Args a, float* src, float* dst, long offsetStride, float scale)
@@ -148,9 +148,11 @@ public static unsafe class PatchAttention
             if (pw == 2)
             {
                 float* d1 = d0 + offsetStride;
-                int x = TOps.Count == 16 && patchesX < 16
-                    ? SplitColumns<Ops256, Vector256<float>>(row, d0, d1, patchesX, scale)
-                    : SplitColumns<TOps, TV>(row, d0, d1, patchesX, scale);
+                // Rows of fewer tokens than lanes (16x16 and 8x8 maps) use the narrower vectors that fit them.
+                int x = patchesX >= TOps.Count ? SplitColumns<TOps, TV>(row, d0, d1, patchesX, scale)
+                    : patchesX >= 8 && TOps.Count > 8 ? SplitColumns<Ops256, Vector256<float>>(row, d0, d1, patchesX, scale)
+                    : patchesX >= 4 && TOps.Count > 4 ? SplitColumns<Ops128, Vector128<float>>(row, d0, d1, patchesX, scale)
+                    : 0;
                 for (; x < patchesX; x++)
                 {
                     d0[x] = row[2 * x] * scale;
@@ -243,6 +245,14 @@ public static unsafe class PatchAttention
                 var hi = Avx.UnpackHigh(e, o);  // e2 o2 e3 o3 | e6 o6 e7 o7
                 Avx.Permute2x128(lo, hi, 0x20).Store(dst + 2 * i);
                 Avx.Permute2x128(lo, hi, 0x31).Store(dst + 2 * i + 8);
+            }
+        if (Sse.IsSupported)
+            for (; i + 4 <= count; i += 4)
+            {
+                var e = Vector128.Load(even + i);
+                var o = Vector128.Load(odd + i);
+                Sse.UnpackLow(e, o).Store(dst + 2 * i);
+                Sse.UnpackHigh(e, o).Store(dst + 2 * i + 4);
             }
         return i;
     }
