@@ -8,9 +8,11 @@ namespace MobileViT.Compiled.Benchmarks;
 /// measures one runtime's iterations and then the other's, then compares one runtime's quiet minute with the
 /// other's disturbed one. Here each round runs both back to back (in alternating order), so both see the same
 /// machine; the median of the per-round ratios is the figure, with its quartiles as the spread.
-/// With 2 threads or more each run is followed by a 20 ms pause: both runtimes' workers spin for a while after a
-/// run (ONNX Runtime's longer), and one runtime's spinning worker would hold the core the other's needs. So at 2
-/// threads this measures a run that starts with idle workers, as an application calling now and then would.
+/// With 2 threads or more a round alternates short blocks of back-to-back runs instead of single runs: both
+/// runtimes' workers spin for a while after a run (ONNX Runtime's for milliseconds), so right after the other
+/// runtime's run one runtime's second thread finds its core taken, and after a pause its own workers are asleep.
+/// A block first runs for 10 ms (at least 2 runs, not counted), then counts at least 4 runs and 40 ms; the round's
+/// ratio is of the two blocks' medians. (Single runs with a 20 ms pause measured both at about their 1-thread speed.)
 /// </summary>
 internal static class PairedComparison
 {
@@ -19,9 +21,8 @@ internal static class PairedComparison
         int threads = args.Length > 0 ? int.Parse(args[0]) : 1;
         double seconds = args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 20;
         var models = args.Length > 2 ? args[2..] : ModelBenchmarks.Models.ToArray();
-        int pauseMs = threads > 1 ? 20 : 0;
-        Console.WriteLine($"{threads} thread(s), alternating single runs for {seconds:0} s per model after 2 s of warm-up each" +
-            (pauseMs > 0 ? $", {pauseMs} ms pause after each run" : ""));
+        bool blocks = threads > 1;
+        Console.WriteLine($"{threads} thread(s), alternating {(blocks ? "blocks of runs (median of each)" : "single runs")} for {seconds:0} s per model after 2 s of warm-up each");
         Console.WriteLine("| model | rounds | ours median ms | ORT median ms | ours / ORT: median of rounds | quartiles |");
         Console.WriteLine("|---|---:|---:|---:|---:|---|");
         foreach (var model in models)
@@ -42,8 +43,8 @@ internal static class PairedComparison
                 for (var clock = Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < seconds || ratios.Count < 10;)
                 {
                     bool oursFirst = ratios.Count % 2 == 0;
-                    double a = Time(oursFirst ? bench.Compiled : bench.OnnxRuntime, pauseMs);
-                    double b = Time(oursFirst ? bench.OnnxRuntime : bench.Compiled, pauseMs);
+                    double a = Time(oursFirst ? bench.Compiled : bench.OnnxRuntime, blocks);
+                    double b = Time(oursFirst ? bench.OnnxRuntime : bench.Compiled, blocks);
                     double o = oursFirst ? a : b, r = oursFirst ? b : a;
                     ours.Add(o);
                     ort.Add(r);
@@ -60,13 +61,22 @@ internal static class PairedComparison
         }
     }
 
-    private static double Time(Action run, int pauseMs)
+    /// <summary>One run's milliseconds, or with <paramref name="block"/> the median of a block (see the class summary).</summary>
+    private static double Time(Action run, bool block)
+    {
+        if (!block) return Once(run);
+        var settle = Stopwatch.StartNew();
+        for (int i = 0; i < 2 || settle.ElapsedMilliseconds < 10; i++) run();
+        var times = new List<double>();
+        for (var clock = Stopwatch.StartNew(); times.Count < 4 || clock.ElapsedMilliseconds < 40;) times.Add(Once(run));
+        return Median(times);
+    }
+
+    private static double Once(Action run)
     {
         long start = Stopwatch.GetTimestamp();
         run();
-        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        if (pauseMs > 0) Thread.Sleep(pauseMs);
-        return ms;
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
     }
 
     private static double Median(List<double> values)
