@@ -284,7 +284,7 @@ internal static class ModelEmitter
             case OpKind.PointwiseConv:
                 string residual = s.Residual >= 0 ? Span(s.Residual, plan) : "default";
                 if (s.NormalizesInput)
-                    return $"{Kernels}.PointwiseConv.RunLayerNormed<{Kernels}.{s.Activation}>({input}, {f}_gamma, {f}_beta, {SourceWriter.Float((float)s.Epsilon)}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels}, {o.Pixels}, {residual}, {Pool(s)});";
+                    return $"{Kernels}.PointwiseConv.{(s.NormKind == OpKind.GroupNorm ? "RunGroupNormed" : "RunLayerNormed")}<{Kernels}.{s.Activation}>({input}, {f}_gamma, {f}_beta, {SourceWriter.Float((float)s.Epsilon)}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels}, {o.Pixels}, {residual}, {Pool(s)});";
                 return $"{Kernels}.PointwiseConv.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels}, {o.Pixels}, {residual}, {Pool(s)});";
             case OpKind.LayerNorm:
                 return $"{Kernels}.LayerNorm.Channels({input}, {f}_gamma, {f}_beta, {output}, {i.Channels}, {i.Pixels}, {SourceWriter.Float((float)s.Epsilon)}, _pool);";

@@ -78,9 +78,13 @@ internal sealed record LayerStep(
     int PatchSize,
     double Epsilon,
     long MultiplyAccumulates,
-    EquatableArray<string> NormTensors = default)
+    EquatableArray<string> NormTensors = default,
+    OpKind NormKind = OpKind.LayerNorm)
 {
-    /// <summary>True for a 1x1 convolution whose input is LayerNorm'ed first (gamma, beta in <see cref="NormTensors"/>, eps in Epsilon).</summary>
+    /// <summary>
+    /// True for a 1x1 convolution whose input is normalized first (<see cref="NormKind"/>: LayerNorm over channels or
+    /// single-group GroupNorm; gamma, beta in <see cref="NormTensors"/>, eps in Epsilon).
+    /// </summary>
     public bool NormalizesInput => NormTensors.Count > 0;
 }
 

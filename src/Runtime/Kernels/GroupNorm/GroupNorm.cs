@@ -22,27 +22,46 @@ public static unsafe class GroupNorm
         if (count <= 0) return;
         if (input.Length < count || output.Length < count) throw new ArgumentException("input/output too short");
         if (gamma.Length < channels || beta.Length < channels) throw new ArgumentException("gamma/beta too short");
-        int blocks = (count + Block - 1) / Block;
         if (pool is not null && (pool.Threads == 1 || count < SerialMaxElements)) pool = null;
         fixed (float* pIn = input, pG = gamma, pB = beta, pOut = output)
         {
-            var job = new Job
-            {
-                Input = pIn, Gamma = pG, Beta = pB, Output = pOut, Channels = channels, Pixels = pixels, Count = count,
-                Blocks = blocks, Partial = KernelIsa.ThreadPointer(blocks), Items = pool is null ? 1 : 3 * pool.Threads,
-            };
+            var job = new Job { Input = pIn, Gamma = pG, Beta = pB, Output = pOut, Channels = channels, Pixels = pixels };
+            ComputeStatistics(ref job, count, epsilon, pool);
+            Run(&job, &Normalize, pool, Math.Min(channels, job.Items));
+        }
+    }
+
+    /// <summary>
+    /// The mean and 1 / sqrt(variance + epsilon) of count floats at input, exactly as <see cref="SingleGroup"/> takes
+    /// them (for a 1x1 convolution that normalizes its input while packing it).
+    /// </summary>
+    internal static (float Mean, float Inverse) Statistics(float* input, int count, float epsilon, WorkerPool? pool)
+    {
+        if (pool is not null && (pool.Threads == 1 || count < SerialMaxElements)) pool = null;
+        var job = new Job { Input = input };
+        ComputeStatistics(ref job, count, epsilon, pool);
+        return (job.Mean, job.Inverse);
+    }
+
+    private static void ComputeStatistics(ref Job job, int count, float epsilon, WorkerPool? pool)
+    {
+        int blocks = (count + Block - 1) / Block;
+        job.Count = count;
+        job.Blocks = blocks;
+        job.Partial = KernelIsa.ThreadPointer(blocks);
+        job.Items = pool is null ? 1 : 3 * pool.Threads;
+        fixed (Job* p = &job)
+        {
             // Two passes (the mean, then the centred sum of squares: no cancellation), each summed in block order.
-            Run(&job, &SumBlocks, pool, job.Items);
+            Run(p, &SumBlocks, pool, job.Items);
             double total = 0;
             for (int b = 0; b < blocks; b++) total += job.Partial[b];
-            double mean = total / count;
-            job.Mean = (float)mean;
-            Run(&job, &SquareBlocks, pool, job.Items);
+            job.Mean = (float)(total / count);
+            Run(p, &SquareBlocks, pool, job.Items);
             total = 0;
             for (int b = 0; b < blocks; b++) total += job.Partial[b];
             double variance = total / count;
             job.Inverse = (float)(1.0 / Math.Sqrt(variance + epsilon));
-            Run(&job, &Normalize, pool, Math.Min(channels, job.Items));
         }
     }
 

@@ -71,6 +71,50 @@ public static unsafe class PointwiseConv
         }
     }
 
+    /// <summary>
+    /// out = act(bias + W x GN(in)) + residual, where GN is a single-group GroupNorm over the whole input map (one mean
+    /// and variance, then gamma and beta per channel): MobileViTV2's norm and the 1x1 convolution after it. The
+    /// statistics take two reading passes (<see cref="GroupNorm.Statistics"/>); the normalization runs on each packed
+    /// block of the GEMM's input (<see cref="GroupNormPacker"/>). Bitwise the same as <see cref="GroupNorm.SingleGroup"/>
+    /// followed by <see cref="Run{TAct}"/>.
+    /// </summary>
+    public static void RunGroupNormed<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        float epsilon, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias, Span<float> output, int inChannels,
+        int outChannels, int pixels, ReadOnlySpan<float> residual = default, WorkerPool? pool = null)
+        where TAct : struct, IActivation
+        => RunGroupNormedIsa<TAct>(input, gamma, beta, epsilon, packedWeight, bias, output, inChannels, outChannels, pixels,
+            residual, KernelIsa.Best, pool);
+
+    internal static void RunGroupNormedIsa<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        float epsilon, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias, Span<float> output, int inChannels,
+        int outChannels, int pixels, ReadOnlySpan<float> residual, Isa isa, WorkerPool? pool = null)
+        where TAct : struct, IActivation
+    {
+        if (!Check(input, packedWeight, bias, output, inChannels, outChannels, pixels, residual)) return;
+        if (gamma.Length < inChannels || beta.Length < inChannels) throw new ArgumentException("gamma/beta too short");
+        if (inChannels > MaxGroupNormedChannels) throw new ArgumentOutOfRangeException(nameof(inChannels), $"at most {MaxGroupNormedChannels} input channels");
+
+        float* scale = stackalloc float[inChannels];
+        fixed (float* pIn = input, pG = gamma, pBeta = beta, pW = packedWeight, pB = bias, pOut = output, pRes = residual)
+        {
+            var (mean, inverse) = GroupNorm.Statistics(pIn, inChannels * pixels, epsilon, pool);
+            for (int c = 0; c < inChannels; c++) scale[c] = inverse * pG[c];
+            Span<float> panel = KernelIsa.ThreadBuffer(Gemm.PanelLength(isa, inChannels));
+            fixed (float* pPanel = panel)
+            {
+                var packer = new GroupNormPacker
+                {
+                    Rows = new RowMajorPacker { Input = pIn, K = inChannels, N = pixels }, Scale = scale, Beta = pBeta, Mean = mean,
+                };
+                Dispatch<TAct, GroupNormPacker>(ref packer, pW, bias.IsEmpty ? null : pB, pOut, residual.IsEmpty ? null : pRes,
+                    inChannels, outChannels, pixels, pPanel, isa, false, pool);
+            }
+        }
+    }
+
+    /// <summary>The per-channel scales of <see cref="RunGroupNormed{TAct}"/> live on the stack (16 KiB at most).</summary>
+    public const int MaxGroupNormedChannels = 4096;
+
     /// <summary>Throws on spans too short for the shapes; false when there is nothing to compute.</summary>
     private static bool Check(ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias,
         Span<float> output, int inChannels, int outChannels, int pixels, ReadOnlySpan<float> residual)

@@ -1,0 +1,54 @@
+using System.Runtime.CompilerServices;
+
+namespace MobileViT.Compiled.Kernels;
+
+/// <summary>
+/// The GEMM input packer of a 1x1 convolution whose input goes through a single-group GroupNorm first (MobileViTV2's
+/// norm before every attention, feed-forward and the fold): the mean and scale come from a statistics pass over the
+/// whole map (<see cref="GroupNorm.Statistics"/>), then each packed block is normalized in place while it is in L1,
+/// so the normalized map is never written and read back. Per element (x - mean) * scale[c] + beta[c] with the same
+/// three operations as <see cref="GroupNorm.SingleGroup"/>, so the result is bitwise the same as the two kernels
+/// run one after the other.
+/// </summary>
+internal unsafe struct GroupNormPacker : IPanelPacker
+{
+    public RowMajorPacker Rows;
+    /// <summary>scale[c] = inverse standard deviation x gamma[c], per input channel.</summary>
+    public float* Scale, Beta;
+    public float Mean;
+
+    public void Prefetch(int p0, int p1, int k0, int k1) => Rows.Prefetch(p0, p1, k0, k1);
+
+    public float* InPlace(int p0) => null;
+
+    public void PackChunk<TOps, TV>(float* dst, int p0, int p1, int k) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        Rows.PackChunk<TOps, TV>(dst, p0, p1, k);
+        int lanes = TOps.Count, blockWidth = 3 * lanes;
+        for (int q = p0; q < p1; q += blockWidth)
+        {
+            int cols = Math.Min(blockWidth, p1 - q);
+            int width = (cols + lanes - 1) / lanes * lanes;
+            Normalize<TOps, TV>(dst + (long)(q - p0) * Rows.K, width, width);
+        }
+    }
+
+    public void Pack<TOps, TV>(float* dst, int p0, int n, int width) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        Rows.Pack<TOps, TV>(dst, p0, n, width);
+        Normalize<TOps, TV>(dst, width, width);
+    }
+
+    /// <summary>K rows of <paramref name="width"/> floats (a multiple of the vector width) at stride ld, in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Normalize<TOps, TV>(float* block, int width, int ld) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        TV mean = TOps.Broadcast(Mean);
+        for (int c = 0; c < Rows.K; c++, block += ld)
+        {
+            TV scale = TOps.Broadcast(Scale[c]), shift = TOps.Broadcast(Beta[c]);
+            for (int j = 0; j < width; j += TOps.Count)
+                TOps.Store(block + j, TOps.Add(TOps.Mul(TOps.Sub(TOps.Load(block + j), mean), scale), shift));
+        }
+    }
+}
