@@ -29,12 +29,10 @@ public static unsafe class PointwiseConv
     {
         if (!Check(input, packedWeight, bias, output, inChannels, outChannels, pixels, residual)) return;
 
-        Span<float> panel = KernelIsa.ThreadBuffer(Gemm.PanelLength(isa, inChannels));
-        fixed (float* pIn = input, pW = packedWeight, pB = bias, pOut = output, pRes = residual, pPanel = panel)
+        fixed (float* pIn = input)
         {
             var packer = new RowMajorPacker { Input = pIn, K = inChannels, N = pixels };
-            Dispatch<TAct, RowMajorPacker>(ref packer, pW, bias.IsEmpty ? null : pB, pOut, residual.IsEmpty ? null : pRes,
-                inChannels, outChannels, pixels, pPanel, isa, forceMr4, pool);
+            RunPacked<TAct, RowMajorPacker>(ref packer, packedWeight, bias, output, residual, inChannels, outChannels, pixels, isa, forceMr4, pool);
         }
     }
 
@@ -59,15 +57,13 @@ public static unsafe class PointwiseConv
         if (!Check(input, packedWeight, bias, output, inChannels, outChannels, pixels, residual)) return;
         if (gamma.Length < inChannels || beta.Length < inChannels) throw new ArgumentException("gamma/beta too short");
 
-        Span<float> panel = KernelIsa.ThreadBuffer(Gemm.PanelLength(isa, inChannels));
-        fixed (float* pIn = input, pG = gamma, pBeta = beta, pW = packedWeight, pB = bias, pOut = output, pRes = residual, pPanel = panel)
+        fixed (float* pIn = input, pG = gamma, pBeta = beta)
         {
             var packer = new LayerNormPacker
             {
                 Rows = new RowMajorPacker { Input = pIn, K = inChannels, N = pixels }, Gamma = pG, Beta = pBeta, Epsilon = epsilon,
             };
-            Dispatch<TAct, LayerNormPacker>(ref packer, pW, bias.IsEmpty ? null : pB, pOut, residual.IsEmpty ? null : pRes,
-                inChannels, outChannels, pixels, pPanel, isa, false, pool);
+            RunPacked<TAct, LayerNormPacker>(ref packer, packedWeight, bias, output, residual, inChannels, outChannels, pixels, isa, false, pool);
         }
     }
 
@@ -95,20 +91,15 @@ public static unsafe class PointwiseConv
         if (inChannels > MaxGroupNormedChannels) throw new ArgumentOutOfRangeException(nameof(inChannels), $"at most {MaxGroupNormedChannels} input channels");
 
         float* scale = stackalloc float[inChannels];
-        fixed (float* pIn = input, pG = gamma, pBeta = beta, pW = packedWeight, pB = bias, pOut = output, pRes = residual)
+        fixed (float* pIn = input, pG = gamma, pBeta = beta)
         {
             var (mean, inverse) = GroupNorm.Statistics(pIn, inChannels * pixels, epsilon, pool);
             for (int c = 0; c < inChannels; c++) scale[c] = inverse * pG[c];
-            Span<float> panel = KernelIsa.ThreadBuffer(Gemm.PanelLength(isa, inChannels));
-            fixed (float* pPanel = panel)
+            var packer = new GroupNormPacker
             {
-                var packer = new GroupNormPacker
-                {
-                    Rows = new RowMajorPacker { Input = pIn, K = inChannels, N = pixels }, Scale = scale, Beta = pBeta, Mean = mean,
-                };
-                Dispatch<TAct, GroupNormPacker>(ref packer, pW, bias.IsEmpty ? null : pB, pOut, residual.IsEmpty ? null : pRes,
-                    inChannels, outChannels, pixels, pPanel, isa, false, pool);
-            }
+                Rows = new RowMajorPacker { Input = pIn, K = inChannels, N = pixels }, Scale = scale, Beta = pBeta, Mean = mean,
+            };
+            RunPacked<TAct, GroupNormPacker>(ref packer, packedWeight, bias, output, residual, inChannels, outChannels, pixels, isa, false, pool);
         }
     }
 
@@ -128,24 +119,22 @@ public static unsafe class PointwiseConv
         return true;
     }
 
-    private static void Dispatch<TAct, TPacker>(ref TPacker packer, float* w, float* bias, float* output, float* residual,
-        int inChannels, int outChannels, int pixels, float* panel, Isa isa, bool forceMr4, WorkerPool? pool)
+    /// <summary>The GEMM over the packer's input on the chosen path: the thread buffer as its panel, empty bias or residual as none.</summary>
+    private static void RunPacked<TAct, TPacker>(ref TPacker packer, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias,
+        Span<float> output, ReadOnlySpan<float> residual, int k, int m, int n, Isa isa, bool forceMr4, WorkerPool? pool)
         where TAct : struct, IActivation where TPacker : struct, IPanelPacker
     {
-        switch (isa)
+        Span<float> panel = KernelIsa.ThreadBuffer(Gemm.PanelLength(isa, k));
+        fixed (float* w = packedWeight, pB = bias, c = output, pRes = residual, pPanel = panel)
         {
-            case Isa.Vector512:
-                Gemm.Run<Ops512, Vector512<float>, TAct, TPacker>(ref packer, w, bias, output, residual, inChannels, outChannels, pixels, panel, forceMr4, pool);
-                break;
-            case Isa.Vector256:
-                Gemm.Run<Ops256, Vector256<float>, TAct, TPacker>(ref packer, w, bias, output, residual, inChannels, outChannels, pixels, panel, forceMr4, pool);
-                break;
-            case Isa.Vector128:
-                Gemm.Run<Ops128, Vector128<float>, TAct, TPacker>(ref packer, w, bias, output, residual, inChannels, outChannels, pixels, panel, forceMr4, pool);
-                break;
-            default:
-                Gemm.Run<OpsScalar, float, TAct, TPacker>(ref packer, w, bias, output, residual, inChannels, outChannels, pixels, panel, forceMr4, pool);
-                break;
+            float* b = bias.IsEmpty ? null : pB, res = residual.IsEmpty ? null : pRes;
+            switch (isa)
+            {
+                case Isa.Vector512: Gemm.Run<Ops512, Vector512<float>, TAct, TPacker>(ref packer, w, b, c, res, k, m, n, pPanel, forceMr4, pool); break;
+                case Isa.Vector256: Gemm.Run<Ops256, Vector256<float>, TAct, TPacker>(ref packer, w, b, c, res, k, m, n, pPanel, forceMr4, pool); break;
+                case Isa.Vector128: Gemm.Run<Ops128, Vector128<float>, TAct, TPacker>(ref packer, w, b, c, res, k, m, n, pPanel, forceMr4, pool); break;
+                default: Gemm.Run<OpsScalar, float, TAct, TPacker>(ref packer, w, b, c, res, k, m, n, pPanel, forceMr4, pool); break;
+            }
         }
     }
 }
