@@ -38,6 +38,11 @@ internal static class KernelShapes
             var input = R(cin * hw * hw); var w = Conv2D.PackWeights(R(cout * cin * 9), cin, cout, 3); var b = R(cout);
             var o = new float[cout * ohw * ohw]; var scratch = new float[Conv2D.ScratchLength(cin, 3, ohw, ohw)];
             cases.Add(new($"conv3x3 {cin}->{cout} {hw}x{hw} s{s}", (long)cin * 9 * cout * ohw * ohw, () => Conv2D.Run<Silu>(input, w, b, o, cin, hw, hw, cout, 3, s, 1, 1, scratch, pool)));
+            if (s != 1) return;
+            // The same layer by Winograd F(2x2, 3x3); GFLOP/s counts the direct convolution's multiply-adds (effective rate).
+            var wino = WinogradConv2D.PackWeights(R(cout * cin * 9), cin, cout);
+            var winoScratch = new float[WinogradConv2D.ScratchLength(cin, hw, hw, 1)];
+            cases.Add(new($"conv3x3 {cin}->{cout} {hw}x{hw} s1 winograd", (long)cin * 9 * cout * ohw * ohw, () => WinogradConv2D.Run<Silu>(input, wino, b, o, cin, hw, hw, cout, 1, winoScratch, pool)));
         }
         void Attn(int hidden, int hw)
         {

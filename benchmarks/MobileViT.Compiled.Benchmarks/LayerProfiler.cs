@@ -14,7 +14,9 @@ internal static class LayerProfiler
     private static string Kind(string description) =>
         description.Contains("depthwise") ? "depthwise 3x3" :
         description.Contains("attention over") ? "attention (unfold/softmax/fold)" :
-        description.Contains("conv 3x3") || description.Contains("conv kxk") ? "conv 3x3 (im2col GEMM)" :
+        // Winograd layers count the direct convolution's multiply-adds, so their GFLOP/s is an effective rate.
+        description.Contains("Winograd") ? "conv 3x3 (Winograd, effective)" :
+        description.Contains("conv 3x3") || description.Contains("conv kxk") ? "conv 3x3 (direct / im2col GEMM)" :
         // before LayerNorm: a GEMM may normalize its input ("input normalized by ... LayerNorm")
         description.Contains("conv 1x1") || description.Contains("linear") || description.Contains("projection") ? "1x1 conv / linear (GEMM)" :
         description.Contains("LayerNorm") ? "LayerNorm" :

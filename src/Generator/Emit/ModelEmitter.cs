@@ -219,6 +219,7 @@ internal static class ModelEmitter
     {
         OpKind.PointwiseConv => $"{Kernels}.PointwiseConv.PackWeights({weight}, {step.InShape.Channels}, {step.OutShape.Channels})",
         OpKind.Conv2D => $"{Kernels}.Conv2D.PackWeights({weight}, {step.InShape.Channels}, {step.OutShape.Channels}, {step.KernelSize})",
+        OpKind.WinogradConv2D => $"{Kernels}.WinogradConv2D.PackWeights({weight}, {step.InShape.Channels}, {step.OutShape.Channels})",
         _ => weight,
     };
 
@@ -279,6 +280,9 @@ internal static class ModelEmitter
             case OpKind.Conv2D:
                 int scratch = i.Channels * s.KernelSize * s.KernelSize * o.Pixels;
                 return $"{Kernels}.Conv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Channels}, {s.KernelSize}, {s.Stride}, {s.Padding}, {s.Dilation}, scratch.Slice(0, {scratch}), {Pool(s)});";
+            case OpKind.WinogradConv2D:
+                long winogradScratch = MobileViT.Compiled.Generator.Lowering.MemoryPlanner.WinogradScratch(s);
+                return $"{Kernels}.WinogradConv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Channels}, {s.Padding}, scratch.Slice(0, {winogradScratch}), {Pool(s)});";
             case OpKind.DepthwiseConv2D:
                 return $"{Kernels}.DepthwiseConv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {s.KernelSize}, {s.Stride}, {s.Padding}, {s.Dilation}, {Pool(s)});";
             case OpKind.PointwiseConv:

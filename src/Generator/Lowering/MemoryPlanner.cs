@@ -73,6 +73,8 @@ internal static class MemoryPlanner
         {
             if (step.Kind == OpKind.Conv2D)
                 scratch = Math.Max(scratch, (long)step.InShape.Channels * step.KernelSize * step.KernelSize * step.OutShape.Pixels);
+            else if (step.Kind == OpKind.WinogradConv2D)
+                scratch = Math.Max(scratch, WinogradScratch(step));
             else if (step.Kind == OpKind.PatchAttention)
                 scratch = Math.Max(scratch, AttentionScratch(step));
             else if (step.Kind == OpKind.SeparableAttention)
@@ -93,6 +95,16 @@ internal static class MemoryPlanner
         long tokens = step.OutShape.Pixels / offsets;
         long headDim = step.OutShape.Channels / step.Heads;
         return Math.Min(tokens, 64) * tokens + tokens + offsets * 3 * headDim * (tokens + 16);
+    }
+
+    /// <summary>
+    /// The runtime's WinogradConv2D.ScratchLength: the input zero-padded and split into even and odd columns, rows of
+    /// 2 x (tiles across + 16) floats, 2 x (tiles down) + 2 rows per channel.
+    /// </summary>
+    public static long WinogradScratch(LayerStep step)
+    {
+        long tilesY = (step.OutShape.Height + 1) / 2, tilesX = (step.OutShape.Width + 1) / 2;
+        return step.InShape.Channels * (2 * tilesY + 2) * 2 * (tilesX + 16);
     }
 
     private static long Align(long length) => (length + Alignment - 1) / Alignment * Alignment;

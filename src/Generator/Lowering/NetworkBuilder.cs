@@ -286,17 +286,28 @@ internal sealed partial class NetworkBuilder
                 tensors.Add($"{module}.normalization.{part}");
             }
 
-        OpKind kind = depthwise ? OpKind.DepthwiseConv2D : kernelSize == 1 && stride == 1 ? OpKind.PointwiseConv : OpKind.Conv2D;
+        bool winograd = !depthwise && UsesWinograd(kernelSize, stride, dilation, inShape.Channels, outChannels);
+        OpKind kind = depthwise ? OpKind.DepthwiseConv2D : kernelSize == 1 && stride == 1 ? OpKind.PointwiseConv
+            : winograd ? OpKind.WinogradConv2D : OpKind.Conv2D;
         string strideText = stride > 1 ? " s" + stride.ToString(CultureInfo.InvariantCulture) : "";
         string dilationText = dilation > 1 ? " dilation " + dilation.ToString(CultureInfo.InvariantCulture) : "";
         string what = depthwise ? $"depthwise conv {kernelSize}x{kernelSize}{strideText}{dilationText} {outChannels}ch"
             : $"conv {kernelSize}x{kernelSize}{strideText}{dilationText} {inShape.Channels}->{outChannels}";
         string activationText = activation == "Silu" ? ", SiLU" : activation == "Relu" ? ", ReLU" : "";
-        string comment = $"{module}: {what}{(convBias ? " + bias" : "")}{(batchNorm ? ", BN folded" : "")}{activationText}{(residual >= 0 ? ", + residual" : "")}: {inShape} -> {outShape}";
+        string comment = $"{module}: {what}{(winograd ? " (Winograd F(2x2, 3x3))" : "")}{(convBias ? " + bias" : "")}{(batchNorm ? ", BN folded" : "")}{activationText}{(residual >= 0 ? ", + residual" : "")}: {inShape} -> {outShape}";
         AddStep(kind, comment, field, batchNorm ? WeightKind.ConvBatchNorm : WeightKind.Plain, tensors.ToArray(), x, output, inShape, outShape,
             kernelSize, stride, padding, dilation, activation, residual: residual, macs: (long)outShape.Length * inPerGroup * kernelSize * kernelSize);
         return output;
     }
+
+    /// <summary>
+    /// Dense stride-1, undilated 3x3 convolutions (the MobileViT block's local and fusion convolutions) run as Winograd
+    /// F(2x2, 3x3): 2.25x fewer multiplications, measured 1.6-1.85x faster than the direct GEMM at 96-320 channels.
+    /// Below 16 channels either way the transforms are a large share of the work, so those keep the direct kernels
+    /// (none of the published models has one).
+    /// </summary>
+    internal static bool UsesWinograd(int kernelSize, int stride, int dilation, int inChannels, int outChannels)
+        => kernelSize == 3 && stride == 1 && dilation == 1 && inChannels >= 16 && outChannels >= 16;
 
     private void AddStep(OpKind kind, string comment, string field, WeightKind weights, string[] tensors, int input, int output,
         Shape inShape, Shape outShape, int kernelSize = 1, int stride = 1, int padding = 0, int dilation = 1,

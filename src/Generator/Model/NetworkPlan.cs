@@ -6,6 +6,8 @@ namespace MobileViT.Compiled.Generator.Model;
 internal enum OpKind
 {
     Conv2D,
+    /// <summary>A stride-1, undilated 3x3 convolution by Winograd F(2x2, 3x3) (runtime WinogradConv2D).</summary>
+    WinogradConv2D,
     DepthwiseConv2D,
     PointwiseConv,
     LayerNorm,

@@ -93,6 +93,8 @@ internal unsafe interface IVecOps<TV> where TV : struct
     static abstract TV Act<TAct>(TV x) where TAct : struct, IActivation;
     /// <summary>Splits 2 * Count floats at src into the even-indexed ones (to even) and the odd-indexed ones (to odd).</summary>
     static abstract void Deinterleave(float* src, float* even, float* odd);
+    /// <summary>Stores even[i] at dst[2 i] and odd[i] at dst[2 i + 1] (2 * Count floats): Deinterleave's inverse.</summary>
+    static abstract void Interleave(TV even, TV odd, float* dst);
 }
 
 internal unsafe readonly struct Ops512 : IVecOps<Vector512<float>>
@@ -127,6 +129,14 @@ internal unsafe readonly struct Ops512 : IVecOps<Vector512<float>>
         var b = Vector512.Load(src + Vector512<float>.Count).AsUInt64();
         Vector512.Narrow(a, b).AsSingle().Store(even);
         Vector512.Narrow(a >>> 32, b >>> 32).AsSingle().Store(odd);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Interleave(Vector512<float> even, Vector512<float> odd, float* dst)
+    {
+        var (evenLow, evenHigh) = Vector512.Widen(even.AsUInt32());
+        var (oddLow, oddHigh) = Vector512.Widen(odd.AsUInt32());
+        (evenLow | (oddLow << 32)).AsSingle().Store(dst);
+        (evenHigh | (oddHigh << 32)).AsSingle().Store(dst + Vector512<float>.Count);
     }
 }
 
@@ -163,6 +173,14 @@ internal unsafe readonly struct Ops256 : IVecOps<Vector256<float>>
         Vector256.Narrow(a, b).AsSingle().Store(even);
         Vector256.Narrow(a >>> 32, b >>> 32).AsSingle().Store(odd);
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Interleave(Vector256<float> even, Vector256<float> odd, float* dst)
+    {
+        var (evenLow, evenHigh) = Vector256.Widen(even.AsUInt32());
+        var (oddLow, oddHigh) = Vector256.Widen(odd.AsUInt32());
+        (evenLow | (oddLow << 32)).AsSingle().Store(dst);
+        (evenHigh | (oddHigh << 32)).AsSingle().Store(dst + Vector256<float>.Count);
+    }
 }
 
 internal unsafe readonly struct Ops128 : IVecOps<Vector128<float>>
@@ -194,6 +212,14 @@ internal unsafe readonly struct Ops128 : IVecOps<Vector128<float>>
         Vector128.Narrow(a, b).AsSingle().Store(even);
         Vector128.Narrow(a >>> 32, b >>> 32).AsSingle().Store(odd);
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Interleave(Vector128<float> even, Vector128<float> odd, float* dst)
+    {
+        var (evenLow, evenHigh) = Vector128.Widen(even.AsUInt32());
+        var (oddLow, oddHigh) = Vector128.Widen(odd.AsUInt32());
+        (evenLow | (oddLow << 32)).AsSingle().Store(dst);
+        (evenHigh | (oddHigh << 32)).AsSingle().Store(dst + Vector128<float>.Count);
+    }
 }
 
 /// <summary>The no-SIMD path: a "vector" of one float.</summary>
@@ -218,4 +244,5 @@ internal unsafe readonly struct OpsScalar : IVecOps<float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxAcross(float v) => v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Act<TAct>(float x) where TAct : struct, IActivation => TAct.Invoke(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Deinterleave(float* src, float* even, float* odd) { *even = src[0]; *odd = src[1]; }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Interleave(float even, float odd, float* dst) { dst[0] = even; dst[1] = odd; }
 }

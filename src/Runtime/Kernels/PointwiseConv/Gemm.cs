@@ -164,7 +164,7 @@ internal static unsafe partial class Gemm
     /// over all of them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Chunk<TOps, TV, TAct, TPacker>(ref TPacker packer, float* packedW, float* bias, float* output,
+    internal static void Chunk<TOps, TV, TAct, TPacker>(ref TPacker packer, float* packedW, float* bias, float* output,
         float* residual, int k, int m, int n, float* panel, bool forceMr4, int p0, int p1, int mStart, int mEnd,
         bool prepacked = false)
         where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation where TPacker : struct, IPanelPacker

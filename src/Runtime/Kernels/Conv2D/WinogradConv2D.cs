@@ -1,0 +1,398 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using MobileViT.Compiled.Kernels.Reference;
+using MobileViT.Compiled.Threading;
+
+namespace MobileViT.Compiled.Kernels;
+
+/// <summary>
+/// Stride-1, undilated 3x3 convolution by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, 2016): a 4x4 input
+/// tile d and a 3x3 filter g give the 2x2 output tile Y = A^T [(G g G^T) . (B^T d B)] A. Summed over input channels the
+/// elementwise product becomes 16 GEMMs, one per tile position xi: U_xi [outC x inC] x V_xi [inC x tiles]. That is
+/// 16 multiplications per 4 outputs instead of 36 (2.25x fewer); the input and output transforms are additions only,
+/// and G's halves are applied to the weights once at load, in double precision.
+/// <para>
+/// The MobileViT block's local (C -> C) and fusion (2C -> C) convolutions are its 3x3 layers: 20 % of mobilevit-small's
+/// multiply-adds. Each work item is a chunk of up to 3 GEMM vectors of tiles (48 with Vector512) x a range of output
+/// channels: it transforms the chunk's input into V (all 16 positions, one GEMM panel each, in the layout the GEMM's
+/// microkernel reads, so no packing), runs the 16 GEMMs with <see cref="Gemm"/>'s microkernels into M, and transforms
+/// M back to the output with bias and activation. V and M stay in the thread's L2 (590 + 295 KiB at 192 -> 96
+/// channels); the 16 transformed weight matrices stream from L3.
+/// </para>
+/// <para>
+/// The input is first copied once into a zero-padded map whose rows are split into even and odd columns: tile (ty, tx)
+/// then reads columns 2 tx .. 2 tx + 3 as the unit-stride vectors even[tx], odd[tx], even[tx + 1], odd[tx + 1], with
+/// one tile per lane. Rows of few tiles (8x8 maps: 4 tiles) run the transforms on narrower vectors than the GEMM.
+/// </para>
+/// </summary>
+[SkipLocalsInit]
+public static unsafe class WinogradConv2D
+{
+    /// <summary>Positions of the 4x4 transformed tile: one GEMM each.</summary>
+    public const int Positions = 16;
+
+    /// <summary>Columns past a padded half-row's tiles: the over-read of a 16-lane transform vector.</summary>
+    private const int RowSlack = 16;
+
+    /// <summary>The convolutions this kernel computes: 3x3, stride 1, dilation 1 (any padding, any channel counts).</summary>
+    public static bool Applies(int kernelSize, int stride, int dilation) => kernelSize == 3 && stride == 1 && dilation == 1;
+
+    /// <summary>Floats of <see cref="PackWeights"/>' result: one GEMM weight matrix per position.</summary>
+    public static int PackedLength(int inChannels, int outChannels) => Positions * Gemm.PackedLength(inChannels, outChannels);
+
+    /// <summary>
+    /// Transforms a [outC, inC, 3, 3] weight to U = G g G^T per (co, ci) and packs position xi's [outC, inC] matrix in
+    /// the GEMM's 8-row panels at <c>xi * Gemm.PackedLength(inC, outC)</c>. Called once at load.
+    /// </summary>
+    public static float[] PackWeights(ReadOnlySpan<float> weight, int inChannels, int outChannels)
+    {
+        if (inChannels <= 0 || outChannels <= 0) throw new ArgumentOutOfRangeException(nameof(inChannels), "channel counts must be positive");
+        if (weight.Length < (long)outChannels * inChannels * 9) throw new ArgumentException("weight is shorter than outC * inC * 9", nameof(weight));
+        int slice = Gemm.PackedLength(inChannels, outChannels);
+        var packed = new float[Positions * slice];
+        Span<double> gg = stackalloc double[12];
+        for (int co = 0; co < outChannels; co++)
+            for (int ci = 0; ci < inChannels; ci++)
+            {
+                var g = weight.Slice((co * inChannels + ci) * 9, 9);
+                // G g (4x3): rows g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2, g2 over the filter's rows.
+                for (int c = 0; c < 3; c++)
+                {
+                    double g0 = g[c], g1 = g[3 + c], g2 = g[6 + c];
+                    gg[c] = g0;
+                    gg[3 + c] = (g0 + g1 + g2) / 2;
+                    gg[6 + c] = (g0 - g1 + g2) / 2;
+                    gg[9 + c] = g2;
+                }
+                // (G g) G^T (4x4): the same combination over each row's columns.
+                int at = ((co / Gemm.Mr) * inChannels + ci) * Gemm.Mr + co % Gemm.Mr;
+                for (int a = 0; a < 4; a++)
+                {
+                    double t0 = gg[3 * a], t1 = gg[3 * a + 1], t2 = gg[3 * a + 2];
+                    packed[(4 * a + 0) * slice + at] = (float)t0;
+                    packed[(4 * a + 1) * slice + at] = (float)((t0 + t1 + t2) / 2);
+                    packed[(4 * a + 2) * slice + at] = (float)((t0 - t1 + t2) / 2);
+                    packed[(4 * a + 3) * slice + at] = (float)t2;
+                }
+            }
+        return packed;
+    }
+
+    /// <summary>Scratch floats <see cref="Run{TAct}"/> needs: the padded, even/odd-split input (the generator uses the same formula).</summary>
+    public static int ScratchLength(int inChannels, int inHeight, int inWidth, int padding)
+    {
+        var shape = new Shape(inChannels, inHeight, inWidth, padding);
+        return checked(inChannels * shape.PaddedRows * 2 * shape.RowStride);
+    }
+
+    /// <summary>out = act(bias + conv3x3(input)) with stride 1, dilation 1 and the given zero padding.</summary>
+    public static void Run<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias,
+        Span<float> output, int inChannels, int inHeight, int inWidth, int outChannels, int padding, Span<float> scratch,
+        WorkerPool? pool = null)
+        where TAct : struct, IActivation
+        => RunIsa<TAct>(input, packedWeight, bias, output, inChannels, inHeight, inWidth, outChannels, padding, scratch, KernelIsa.Best, pool);
+
+    internal static void RunIsa<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias,
+        Span<float> output, int inChannels, int inHeight, int inWidth, int outChannels, int padding, Span<float> scratch,
+        Isa isa, WorkerPool? pool = null)
+        where TAct : struct, IActivation
+    {
+        if (inChannels <= 0 || padding < 0) throw new ArgumentOutOfRangeException(nameof(inChannels), "channels must be positive and padding not negative");
+        var shape = new Shape(inChannels, inHeight, inWidth, padding);
+        if (shape.OutHeight <= 0 || shape.OutWidth <= 0 || outChannels <= 0) return;
+        if (input.Length < inChannels * inHeight * inWidth) throw new ArgumentException("input too short", nameof(input));
+        if (packedWeight.Length < PackedLength(inChannels, outChannels)) throw new ArgumentException("packed weight too short (use PackWeights)", nameof(packedWeight));
+        if (output.Length < outChannels * shape.OutHeight * shape.OutWidth) throw new ArgumentException("output too short", nameof(output));
+        if (!bias.IsEmpty && bias.Length < outChannels) throw new ArgumentException("bias too short", nameof(bias));
+        if (scratch.Length < ScratchLength(inChannels, inHeight, inWidth, padding)) throw new ArgumentException("scratch too short (use ScratchLength)", nameof(scratch));
+
+        fixed (float* pIn = input, pW = packedWeight, pB = bias, pOut = output, pPad = scratch)
+        {
+            var job = new Job
+            {
+                Input = pIn, Padded = pPad, PackedW = pW, Bias = bias.IsEmpty ? null : pB, Output = pOut, Shape = shape,
+                OutChannels = outChannels, WeightSlice = Gemm.PackedLength(inChannels, outChannels),
+            };
+            // The transforms run on the narrowest vectors that hold a row of tiles; the GEMM on the path's own.
+            int tilesX = shape.TilesX;
+            switch (isa)
+            {
+                case Isa.Vector512 when tilesX <= 4: Run<Ops512, Vector512<float>, Ops128, Vector128<float>, TAct>(ref job, pool); break;
+                case Isa.Vector512 when tilesX <= 8: Run<Ops512, Vector512<float>, Ops256, Vector256<float>, TAct>(ref job, pool); break;
+                case Isa.Vector512: Run<Ops512, Vector512<float>, Ops512, Vector512<float>, TAct>(ref job, pool); break;
+                case Isa.Vector256 when tilesX <= 4: Run<Ops256, Vector256<float>, Ops128, Vector128<float>, TAct>(ref job, pool); break;
+                case Isa.Vector256: Run<Ops256, Vector256<float>, Ops256, Vector256<float>, TAct>(ref job, pool); break;
+                case Isa.Vector128: Run<Ops128, Vector128<float>, Ops128, Vector128<float>, TAct>(ref job, pool); break;
+                default: Run<OpsScalar, float, OpsScalar, float, TAct>(ref job, pool); break;
+            }
+        }
+    }
+
+    /// <summary>The map's geometry: tiles of 2x2 outputs, and the padded even/odd copy of the input.</summary>
+    private readonly struct Shape
+    {
+        public readonly int Channels, Height, Width, Padding, OutHeight, OutWidth, TilesY, TilesX;
+
+        public Shape(int channels, int height, int width, int padding)
+        {
+            Channels = channels; Height = height; Width = width; Padding = padding;
+            OutHeight = ReferenceKernels.ConvOutputSize(height, 3, 1, padding, 1);
+            OutWidth = ReferenceKernels.ConvOutputSize(width, 3, 1, padding, 1);
+            TilesY = (Math.Max(OutHeight, 0) + 1) / 2;
+            TilesX = (Math.Max(OutWidth, 0) + 1) / 2;
+        }
+
+        /// <summary>Padded rows: the 4 input rows of every tile row (2 ty .. 2 ty + 3).</summary>
+        public int PaddedRows => 2 * TilesY + 2;
+        /// <summary>Floats of one half-row (even or odd columns): tilesX + 1 tap columns and the vector over-read.</summary>
+        public int RowStride => TilesX + RowSlack;
+        public int Tiles => TilesY * TilesX;
+    }
+
+    private struct Job
+    {
+        public float* Input, Padded, PackedW, Bias, Output;
+        public Shape Shape;
+        public int OutChannels, WeightSlice, ChunkTiles, Groups, Panels, PadSlices;
+    }
+
+    private static void Run<TG, TVG, TT, TVT, TAct>(ref Job job, WorkerPool? pool)
+        where TG : struct, IVecOps<TVG> where TVG : struct where TT : struct, IVecOps<TVT> where TVT : struct
+        where TAct : struct, IActivation
+    {
+        int tiles = job.Shape.Tiles, lanes = TG.Count;
+        job.Panels = (job.OutChannels + Gemm.Mr - 1) / Gemm.Mr;
+        job.ChunkTiles = 3 * lanes;
+        job.Groups = 1;
+        job.PadSlices = 1;
+        int threads = pool?.Threads ?? 1;
+        if (threads > 1)
+        {
+            // About 4 items per thread, so a descheduled thread's share is picked up: smaller chunks first (down to one
+            // vector of tiles), then output-channel groups (each transforms the chunk's input again: a few % of it).
+            int target = 4 * threads;
+            if (Chunks(tiles, job.ChunkTiles) < target)
+                job.ChunkTiles = Math.Max(lanes, ((tiles + target - 1) / target + lanes - 1) / lanes * lanes);
+            int chunks = Chunks(tiles, job.ChunkTiles);
+            if (chunks < target) job.Groups = Math.Min(job.Panels, (target + chunks - 1) / chunks);
+            job.PadSlices = threads;
+        }
+        int items = Chunks(tiles, job.ChunkTiles) * job.Groups;
+        fixed (Job* j = &job)
+        {
+            if (threads == 1)
+            {
+                PadChannels<TG, TVG>(j, 0, 0);
+                for (int i = 0; i < items; i++) Item<TG, TVG, TT, TVT, TAct>(j, i, 0);
+                return;
+            }
+            pool!.For(job.PadSlices, &PadChannels<TG, TVG>, j);
+            pool.For(items, &Item<TG, TVG, TT, TVT, TAct>, j);
+        }
+    }
+
+    private static int Chunks(int tiles, int chunkTiles) => (tiles + chunkTiles - 1) / chunkTiles;
+
+    /// <summary>
+    /// For the channels of slice <paramref name="item"/>: padded row py holds input row py - pad, split into its even
+    /// columns (even[j] = x[2 j - pad]) and odd ones (odd[j] = x[2 j + 1 - pad]), zero outside the map.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PadChannels<TOps, TV>(void* state, int item, int thread) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        ref Job j = ref Unsafe.AsRef<Job>(state);
+        var s = j.Shape;
+        int lanes = TOps.Count, rs = s.RowStride, pad = s.Padding;
+        int c0 = (int)((long)item * s.Channels / j.PadSlices), c1 = (int)((long)(item + 1) * s.Channels / j.PadSlices);
+        int firstVector = (pad + 1) / 2; // first j with 2 j - pad >= 0
+        for (int ci = c0; ci < c1; ci++)
+        {
+            float* even = j.Padded + (long)ci * s.PaddedRows * 2 * rs;
+            for (int py = 0; py < s.PaddedRows; py++, even += 2 * rs)
+            {
+                float* odd = even + rs;
+                int iy = py - pad;
+                if ((uint)iy >= (uint)s.Height)
+                {
+                    new Span<float>(even, 2 * rs).Clear();
+                    continue;
+                }
+                float* src = j.Input + ((long)ci * s.Height + iy) * s.Width;
+                int x = 0;
+                for (; x < firstVector; x++) Split(src, s.Width, 2 * x - pad, even + x, odd + x);
+                for (; x < rs && 2 * x - pad + 2 * lanes <= s.Width; x += lanes) TOps.Deinterleave(src + 2 * x - pad, even + x, odd + x);
+                for (; x < rs; x++) Split(src, s.Width, 2 * x - pad, even + x, odd + x);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Split(float* row, int width, int col, float* even, float* odd)
+    {
+        *even = (uint)col < (uint)width ? row[col] : 0f;
+        *odd = (uint)(col + 1) < (uint)width ? row[col + 1] : 0f;
+    }
+
+    /// <summary>One chunk of tiles x one group of output channels: input transform, 16 GEMMs, output transform.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Item<TG, TVG, TT, TVT, TAct>(void* state, int item, int thread)
+        where TG : struct, IVecOps<TVG> where TVG : struct where TT : struct, IVecOps<TVT> where TVT : struct
+        where TAct : struct, IActivation
+    {
+        ref Job j = ref Unsafe.AsRef<Job>(state);
+        int chunk = item / j.Groups, g = item - chunk * j.Groups;
+        int t0 = chunk * j.ChunkTiles, t1 = Math.Min(j.Shape.Tiles, t0 + j.ChunkTiles);
+        int m0 = g * j.Panels / j.Groups * Gemm.Mr, m1 = Math.Min(j.OutChannels, (g + 1) * j.Panels / j.Groups * Gemm.Mr);
+        int lanes = TG.Count, width = (t1 - t0 + lanes - 1) / lanes * lanes;
+        int inC = j.Shape.Channels;
+        // Slices carry RowSlack floats past their last row for the transforms' vector over-reach.
+        long sliceV = (long)inC * width + RowSlack, sliceM = (long)(m1 - m0) * width + RowSlack;
+        float* v = KernelIsa.ThreadPointer(checked((int)(Positions * (sliceV + sliceM))));
+        float* m = v + Positions * sliceV;
+
+        TransformInput<TT, TVT>(ref j, v, sliceV, t0, t1, width);
+        var unused = default(RowMajorPacker);
+        for (int xi = 0; xi < Positions; xi++)
+            Gemm.Chunk<TG, TVG, Identity, RowMajorPacker>(ref unused, j.PackedW + (long)xi * j.WeightSlice, null,
+                m + xi * sliceM - (long)m0 * width, null, inC, j.OutChannels, width, v + xi * sliceV, false, 0, width, m0, m1,
+                prepacked: true);
+        TransformOutput<TT, TVT, TAct>(ref j, m, sliceM, t0, t1, width, m0, m1);
+    }
+
+    /// <summary>
+    /// V[xi][ci][t - t0] = (B^T d B)[xi] of tile t's 4x4 input d, for t in [t0, t1). Tiles go row segment by row segment
+    /// in ascending order, so a vector's lanes past its segment (stored anyway) are overwritten by the next segment or
+    /// the next channel, or land in the slack; lanes past the chunk up to the GEMM width are then zeroed.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformInput<TOps, TV>(ref Job j, float* v, long slice, int t0, int t1, int width)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        var s = j.Shape;
+        int lanes = TOps.Count, rs = s.RowStride;
+        for (int ci = 0; ci < s.Channels; ci++)
+        {
+            float* channel = j.Padded + (long)ci * s.PaddedRows * 2 * rs;
+            float* dst = v + (long)ci * width;
+            for (int t = t0; t < t1;)
+            {
+                int ty = t / s.TilesX, tx = t - ty * s.TilesX, n = Math.Min(s.TilesX - tx, t1 - t);
+                float* rows = channel + (long)2 * ty * 2 * rs + tx;
+                for (int x = 0; x < n; x += lanes)
+                    InputTile<TOps, TV>(rows + x, rs, dst + (t - t0) + x, slice);
+                t += n;
+            }
+        }
+        int count = t1 - t0;
+        if (count < width)
+            for (int xi = 0; xi < Positions; xi++)
+                for (int ci = 0; ci < s.Channels; ci++)
+                    new Span<float>(v + xi * slice + (long)ci * width + count, width - count).Clear();
+    }
+
+    /// <summary>
+    /// B^T d B for one vector of tiles: d[r][c] is padded row r at column c (even[0], odd[0], even[1], odd[1]);
+    /// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], applied to the columns, then the rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InputTile<TOps, TV>(float* even, int rs, float* dst, long slice)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        Columns<TOps, TV>(even + 2 * rs, rs, out var h10, out var h11, out var h12, out var h13);
+        Columns<TOps, TV>(even + 4 * rs, rs, out var h20, out var h21, out var h22, out var h23);
+        TOps.Store(dst + 4 * slice, TOps.Add(h10, h20));
+        TOps.Store(dst + 5 * slice, TOps.Add(h11, h21));
+        TOps.Store(dst + 6 * slice, TOps.Add(h12, h22));
+        TOps.Store(dst + 7 * slice, TOps.Add(h13, h23));
+        TOps.Store(dst + 8 * slice, TOps.Sub(h20, h10));
+        TOps.Store(dst + 9 * slice, TOps.Sub(h21, h11));
+        TOps.Store(dst + 10 * slice, TOps.Sub(h22, h12));
+        TOps.Store(dst + 11 * slice, TOps.Sub(h23, h13));
+        Columns<TOps, TV>(even, rs, out var h00, out var h01, out var h02, out var h03);
+        TOps.Store(dst, TOps.Sub(h00, h20));
+        TOps.Store(dst + slice, TOps.Sub(h01, h21));
+        TOps.Store(dst + 2 * slice, TOps.Sub(h02, h22));
+        TOps.Store(dst + 3 * slice, TOps.Sub(h03, h23));
+        Columns<TOps, TV>(even + 6 * rs, rs, out var h30, out var h31, out var h32, out var h33);
+        TOps.Store(dst + 12 * slice, TOps.Sub(h10, h30));
+        TOps.Store(dst + 13 * slice, TOps.Sub(h11, h31));
+        TOps.Store(dst + 14 * slice, TOps.Sub(h12, h32));
+        TOps.Store(dst + 15 * slice, TOps.Sub(h13, h33));
+    }
+
+    /// <summary>One input row times B: (d0 - d2, d1 + d2, d2 - d1, d1 - d3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Columns<TOps, TV>(float* even, int rs, out TV h0, out TV h1, out TV h2, out TV h3)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        TV d0 = TOps.Load(even), d1 = TOps.Load(even + rs), d2 = TOps.Load(even + 1), d3 = TOps.Load(even + rs + 1);
+        h0 = TOps.Sub(d0, d2);
+        h1 = TOps.Add(d1, d2);
+        h2 = TOps.Sub(d2, d1);
+        h3 = TOps.Sub(d1, d3);
+    }
+
+    /// <summary>
+    /// out[co] rows 2 ty, 2 ty + 1 = act(bias + A^T M A) for each tile of the chunk, A^T = [1 1 1 0; 0 1 -1 -1]; the two
+    /// outputs of a row are interleaved back (tile lanes are every other pixel), clipped at odd map edges.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void TransformOutput<TOps, TV, TAct>(ref Job j, float* m, long slice, int t0, int t1, int width, int m0, int m1)
+        where TOps : struct, IVecOps<TV> where TV : struct where TAct : struct, IActivation
+    {
+        var s = j.Shape;
+        int lanes = TOps.Count, outW = s.OutWidth, outPixels = s.OutHeight * outW;
+        float* row = stackalloc float[2 * 16];
+        for (int co = m0; co < m1; co++)
+        {
+            TV bias = TOps.Broadcast(j.Bias == null ? 0f : j.Bias[co]);
+            float* src = m + (long)(co - m0) * width;
+            float* output = j.Output + (long)co * outPixels;
+            for (int t = t0; t < t1;)
+            {
+                int ty = t / s.TilesX, tx = t - ty * s.TilesX, n = Math.Min(s.TilesX - tx, t1 - t);
+                for (int x = 0; x < n; x += lanes)
+                {
+                    float* p = src + (t - t0) + x;
+                    Rows<TOps, TV>(p, slice, 0, out var a00, out var a01);
+                    Rows<TOps, TV>(p, slice, 1, out var a10, out var a11);
+                    Rows<TOps, TV>(p, slice, 2, out var a20, out var a21);
+                    Rows<TOps, TV>(p, slice, 3, out var a30, out var a31);
+                    TV y00 = TOps.Act<TAct>(TOps.Add(TOps.Add(TOps.Add(a00, a10), a20), bias));
+                    TV y01 = TOps.Act<TAct>(TOps.Add(TOps.Add(TOps.Add(a01, a11), a21), bias));
+                    TV y10 = TOps.Act<TAct>(TOps.Add(TOps.Sub(TOps.Sub(a10, a20), a30), bias));
+                    TV y11 = TOps.Act<TAct>(TOps.Add(TOps.Sub(TOps.Sub(a11, a21), a31), bias));
+                    int ox = 2 * (tx + x), oy = 2 * ty;
+                    int valid = Math.Min(2 * Math.Min(lanes, n - x), outW - ox);
+                    StoreRow<TOps, TV>(y00, y01, output + (long)oy * outW + ox, valid, row);
+                    if (oy + 1 < s.OutHeight) StoreRow<TOps, TV>(y10, y11, output + (long)(oy + 1) * outW + ox, valid, row);
+                }
+                t += n;
+            }
+        }
+    }
+
+    /// <summary>Row a of M times A: (M[a][0] + M[a][1] + M[a][2], M[a][1] - M[a][2] - M[a][3]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rows<TOps, TV>(float* p, long slice, int a, out TV r0, out TV r1)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        p += 4 * a * slice;
+        TV m1 = TOps.Load(p + slice), m2 = TOps.Load(p + 2 * slice);
+        r0 = TOps.Add(TOps.Add(TOps.Load(p), m1), m2);
+        r1 = TOps.Sub(TOps.Sub(m1, m2), TOps.Load(p + 3 * slice));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<TOps, TV>(TV even, TV odd, float* dst, int valid, float* row)
+        where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        if (valid == 2 * TOps.Count)
+        {
+            TOps.Interleave(even, odd, dst);
+            return;
+        }
+        TOps.Interleave(even, odd, row);
+        for (int i = 0; i < valid; i++) dst[i] = row[i];
+    }
+}
