@@ -93,6 +93,7 @@ internal static class KernelShapes
         Pw<Identity>("(small L4 ffn2)", 480, 240, 64, true);
         Dw(64, 128, 1); Dw(128, 128, 2); Dw(256, 64, 1); Dw(384, 32, 2); Dw(384, 16, 2); Dw(256, 8, 1);
         Conv(3, 256, 16, 2); Conv(96, 32, 96, 1); Conv(192, 32, 96, 1); Conv(96, 32, 48, 1); Conv(320, 8, 160, 1); Conv(128, 16, 64, 1); Conv(160, 8, 80, 1); Conv(256, 16, 128, 1);
+        Conv(48, 8, 48, 1); Conv(128, 4, 64, 1); Conv(160, 2, 80, 1); // the Fashion-MNIST model's blocks (64x64 input)
         Attn(144, 32); Attn(192, 16); Attn(64, 64); Attn(64, 32); Attn(80, 16); Attn(240, 8);
         Ln(144, 1024);
         {

@@ -78,11 +78,15 @@ public static unsafe class WinogradConv2D
         return packed;
     }
 
-    /// <summary>Scratch floats <see cref="Run{TAct}"/> needs: the padded, even/odd-split input (the generator uses the same formula).</summary>
+    /// <summary>
+    /// Scratch floats <see cref="Run{TAct}"/> needs (the generator uses the same formula): the padded, even/odd-split
+    /// input, then room for the transformed input of every tile, 16 x (inC + 16) x (tiles rounded up to 16), which is
+    /// used when few tiles are split over threads.
+    /// </summary>
     public static int ScratchLength(int inChannels, int inHeight, int inWidth, int padding)
     {
         var shape = new Shape(inChannels, inHeight, inWidth, padding);
-        return checked(inChannels * shape.PaddedRows * 2 * shape.RowStride);
+        return checked(shape.PaddedLength + Positions * (inChannels + RowSlack) * ((shape.Tiles + 15) / 16 * 16));
     }
 
     /// <summary>out = act(bias + conv3x3(input)) with stride 1, dilation 1 and the given zero padding.</summary>
@@ -110,7 +114,7 @@ public static unsafe class WinogradConv2D
         {
             var job = new Job
             {
-                Input = pIn, Padded = pPad, PackedW = pW, Bias = bias.IsEmpty ? null : pB, Output = pOut, Shape = shape,
+                Input = pIn, Padded = pPad, SharedV = null, PackedW = pW, Bias = bias.IsEmpty ? null : pB, Output = pOut, Shape = shape,
                 OutChannels = outChannels, WeightSlice = Gemm.PackedLength(inChannels, outChannels),
             };
             // The transforms run on the narrowest vectors that hold a row of tiles; the GEMM on the path's own.
@@ -147,11 +151,14 @@ public static unsafe class WinogradConv2D
         /// <summary>Floats of one half-row (even or odd columns): tilesX + 1 tap columns and the vector over-read.</summary>
         public int RowStride => TilesX + RowSlack;
         public int Tiles => TilesY * TilesX;
+        public int PaddedLength => checked(Channels * PaddedRows * 2 * RowStride);
     }
 
     private struct Job
     {
         public float* Input, Padded, PackedW, Bias, Output;
+        /// <summary>Null, or the transformed input of every chunk (chunk c at <see cref="SharedBlock"/>), made once for all groups.</summary>
+        public float* SharedV;
         public Shape Shape;
         public int OutChannels, WeightSlice, ChunkTiles, Groups, Panels, PadSlices;
     }
@@ -186,8 +193,43 @@ public static unsafe class WinogradConv2D
                 for (int i = 0; i < items; i++) Item<TG, TVG, TT, TVT, TAct>(j, i, 0);
                 return;
             }
-            pool!.For(job.PadSlices, &PadChannels<TG, TVG>, j);
+            if (job.Groups == 1)
+            {
+                pool!.For(job.PadSlices, &PadChannels<TG, TVG>, j);
+                pool.For(items, &Item<TG, TVG, TT, TVT, TAct>, j);
+                return;
+            }
+            // Output-channel groups would each transform their chunk's input again (at 8x8, as long as their GEMMs):
+            // transform it once, a slice of channels per thread, into the scratch after the padded map.
+            job.SharedV = job.Padded + job.Shape.PaddedLength;
+            pool!.For(job.PadSlices, &PadAndTransform<TG, TVG, TT, TVT>, j);
             pool.For(items, &Item<TG, TVG, TT, TVT, TAct>, j);
+        }
+    }
+
+    /// <summary>The GEMM width of a chunk (its tiles rounded up to whole vectors) and its transformed input's slice stride.</summary>
+    private static (int T0, int T1, int Width, long SliceV) ChunkLayout(ref Job j, int chunk, int lanes)
+    {
+        int t0 = chunk * j.ChunkTiles, t1 = Math.Min(j.Shape.Tiles, t0 + j.ChunkTiles);
+        int width = (t1 - t0 + lanes - 1) / lanes * lanes;
+        // Slices carry RowSlack floats past their last row: the output transform's vectors read past M's last row.
+        return (t0, t1, width, (long)j.Shape.Channels * width + RowSlack);
+    }
+
+    /// <summary>Chunk c's transformed input in <see cref="Job.SharedV"/>: every chunk before it is a whole ChunkTiles wide.</summary>
+    private static float* SharedBlock(ref Job j, int chunk) => j.SharedV + (long)chunk * Positions * ((long)j.Shape.Channels * j.ChunkTiles + RowSlack);
+
+    /// <summary>Pads the channels of slice <paramref name="item"/> and transforms them for every chunk into the shared input.</summary>
+    private static void PadAndTransform<TG, TVG, TT, TVT>(void* state, int item, int thread)
+        where TG : struct, IVecOps<TVG> where TVG : struct where TT : struct, IVecOps<TVT> where TVT : struct
+    {
+        PadChannels<TG, TVG>(state, item, thread);
+        ref Job j = ref Unsafe.AsRef<Job>(state);
+        int c0 = (int)((long)item * j.Shape.Channels / j.PadSlices), c1 = (int)((long)(item + 1) * j.Shape.Channels / j.PadSlices);
+        for (int chunk = 0, chunks = Chunks(j.Shape.Tiles, j.ChunkTiles); chunk < chunks; chunk++)
+        {
+            var (t0, t1, width, sliceV) = ChunkLayout(ref j, chunk, TG.Count);
+            TransformInput<TT, TVT>(ref j, SharedBlock(ref j, chunk), sliceV, t0, t1, width, c0, c1);
         }
     }
 
@@ -241,16 +283,23 @@ public static unsafe class WinogradConv2D
     {
         ref Job j = ref Unsafe.AsRef<Job>(state);
         int chunk = item / j.Groups, g = item - chunk * j.Groups;
-        int t0 = chunk * j.ChunkTiles, t1 = Math.Min(j.Shape.Tiles, t0 + j.ChunkTiles);
         int m0 = g * j.Panels / j.Groups * Gemm.Mr, m1 = Math.Min(j.OutChannels, (g + 1) * j.Panels / j.Groups * Gemm.Mr);
-        int lanes = TG.Count, width = (t1 - t0 + lanes - 1) / lanes * lanes;
+        var (t0, t1, width, sliceV) = ChunkLayout(ref j, chunk, TG.Count);
         int inC = j.Shape.Channels;
-        // Slices carry RowSlack floats past their last row for the transforms' vector over-reach.
-        long sliceV = (long)inC * width + RowSlack, sliceM = (long)(m1 - m0) * width + RowSlack;
-        float* v = KernelIsa.ThreadPointer(checked((int)(Positions * (sliceV + sliceM))));
-        float* m = v + Positions * sliceV;
+        long sliceM = (long)(m1 - m0) * width + RowSlack;
+        float* v, m;
+        if (j.SharedV != null)
+        {
+            v = SharedBlock(ref j, chunk);
+            m = KernelIsa.ThreadPointer(checked((int)(Positions * sliceM)));
+        }
+        else
+        {
+            v = KernelIsa.ThreadPointer(checked((int)(Positions * (sliceV + sliceM))));
+            m = v + Positions * sliceV;
+            TransformInput<TT, TVT>(ref j, v, sliceV, t0, t1, width, 0, inC);
+        }
 
-        TransformInput<TT, TVT>(ref j, v, sliceV, t0, t1, width);
         var unused = default(RowMajorPacker);
         for (int xi = 0; xi < Positions; xi++)
             Gemm.Chunk<TG, TVG, Identity, RowMajorPacker>(ref unused, j.PackedW + (long)xi * j.WeightSlice, null,
@@ -260,17 +309,19 @@ public static unsafe class WinogradConv2D
     }
 
     /// <summary>
-    /// V[xi][ci][t - t0] = (B^T d B)[xi] of tile t's 4x4 input d, for t in [t0, t1). Tiles go row segment by row segment
-    /// in ascending order, so a vector's lanes past its segment (stored anyway) are overwritten by the next segment or
-    /// the next channel, or land in the slack; lanes past the chunk up to the GEMM width are then zeroed.
+    /// V[xi][ci][t - t0] = (B^T d B)[xi] of tile t's 4x4 input d, for t in [t0, t1), channels [c0, c1). Tiles go row
+    /// segment by row segment in ascending order, so a vector's lanes past its segment (stored anyway) are overwritten
+    /// by the next segment; a vector that would reach past its channel's row (another thread's, in the shared mode)
+    /// goes through a buffer instead. Lanes past the chunk up to the GEMM width are then zeroed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void TransformInput<TOps, TV>(ref Job j, float* v, long slice, int t0, int t1, int width)
+    private static void TransformInput<TOps, TV>(ref Job j, float* v, long slice, int t0, int t1, int width, int c0, int c1)
         where TOps : struct, IVecOps<TV> where TV : struct
     {
         var s = j.Shape;
         int lanes = TOps.Count, rs = s.RowStride;
-        for (int ci = 0; ci < s.Channels; ci++)
+        float* buffer = stackalloc float[Positions * 16];
+        for (int ci = c0; ci < c1; ci++)
         {
             float* channel = j.Padded + (long)ci * s.PaddedRows * 2 * rs;
             float* dst = v + (long)ci * width;
@@ -279,14 +330,24 @@ public static unsafe class WinogradConv2D
                 int ty = t / s.TilesX, tx = t - ty * s.TilesX, n = Math.Min(s.TilesX - tx, t1 - t);
                 float* rows = channel + (long)2 * ty * 2 * rs + tx;
                 for (int x = 0; x < n; x += lanes)
-                    InputTile<TOps, TV>(rows + x, rs, dst + (t - t0) + x, slice);
+                {
+                    int at = t - t0 + x, room = width - at;
+                    if (room >= lanes)
+                    {
+                        InputTile<TOps, TV>(rows + x, rs, dst + at, slice);
+                        continue;
+                    }
+                    InputTile<TOps, TV>(rows + x, rs, buffer, lanes);
+                    for (int xi = 0; xi < Positions; xi++)
+                        for (int i = 0; i < room; i++) dst[at + xi * slice + i] = buffer[xi * lanes + i];
+                }
                 t += n;
             }
         }
         int count = t1 - t0;
         if (count < width)
             for (int xi = 0; xi < Positions; xi++)
-                for (int ci = 0; ci < s.Channels; ci++)
+                for (int ci = c0; ci < c1; ci++)
                     new Span<float>(v + xi * slice + (long)ci * width + count, width - count).Clear();
     }
 
