@@ -98,7 +98,7 @@ public static unsafe class WinogradConv2D
 
     internal static void RunIsa<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias,
         Span<float> output, int inChannels, int inHeight, int inWidth, int outChannels, int padding, Span<float> scratch,
-        Isa isa, WorkerPool? pool = null)
+        Isa isa, WorkerPool? pool = null, bool forceMr4 = false)
         where TAct : struct, IActivation
     {
         if (inChannels <= 0 || padding < 0) throw new ArgumentOutOfRangeException(nameof(inChannels), "channels must be positive and padding not negative");
@@ -114,7 +114,7 @@ public static unsafe class WinogradConv2D
         {
             var job = new Job
             {
-                Input = pIn, Padded = pPad, SharedV = null, PackedW = pW, Bias = bias.IsEmpty ? null : pB, Output = pOut, Shape = shape,
+                Input = pIn, Padded = pPad, SharedV = null, PackedW = pW, ForceMr4 = forceMr4, Bias = bias.IsEmpty ? null : pB, Output = pOut, Shape = shape,
                 OutChannels = outChannels, WeightSlice = Gemm.PackedLength(inChannels, outChannels),
             };
             // The transforms run on the narrowest vectors that hold a row of tiles; the GEMM on the path's own.
@@ -161,6 +161,8 @@ public static unsafe class WinogradConv2D
         public float* SharedV;
         public Shape Shape;
         public int OutChannels, WeightSlice, ChunkTiles, Groups, Panels, PadSlices;
+        /// <summary>The GEMM's 16-register microkernels even where 32 registers exist (tests: the plain-AVX2 path).</summary>
+        public bool ForceMr4;
     }
 
     private static void Run<TG, TVG, TT, TVT, TAct>(ref Job job, WorkerPool? pool)
@@ -303,7 +305,7 @@ public static unsafe class WinogradConv2D
         var unused = default(RowMajorPacker);
         for (int xi = 0; xi < Positions; xi++)
             Gemm.Chunk<TG, TVG, Identity, RowMajorPacker>(ref unused, j.PackedW + (long)xi * j.WeightSlice, null,
-                m + xi * sliceM - (long)m0 * width, null, inC, j.OutChannels, width, v + xi * sliceV, false, 0, width, m0, m1,
+                m + xi * sliceM - (long)m0 * width, null, inC, j.OutChannels, width, v + xi * sliceV, j.ForceMr4, 0, width, m0, m1,
                 prepacked: true);
         TransformOutput<TT, TVT, TAct>(ref j, m, sliceM, t0, t1, width, m0, m1);
     }
