@@ -27,6 +27,8 @@ public class ConvolutionLoweringTests
     [InlineData(160, 7, 7, 1)]
     [InlineData(17, 13, 9, 0)]
     [InlineData(16, 12, 30, 2)]
+    [InlineData(96, 64, 64, 1)]     // 1024 tiles: no room for the shared transformed input
+    [InlineData(48, 34, 32, 1)]     // 272 tiles
     public void PlannedScratchIsTheRuntimes(int inC, int h, int w, int padding)
     {
         int outH = h + 2 * padding - 2, outW = w + 2 * padding - 2;

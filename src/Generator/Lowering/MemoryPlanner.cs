@@ -100,14 +100,15 @@ internal static class MemoryPlanner
     /// <summary>
     /// The runtime's WinogradConv2D.ScratchLength: the input zero-padded and split into even and odd columns (rows of
     /// 2 x (tiles across + 16, rounded up to 16) floats, 2 x (tiles down) + 2 rows per channel), then the transformed input of every
-    /// tile, 16 x (channels + 16) x (tiles rounded up to 16).
+    /// tile, 16 x (channels + 16) x (tiles rounded up to 16), for maps of at most 256 tiles.
     /// </summary>
     public static long WinogradScratch(LayerStep step)
     {
         long tilesY = (step.OutShape.Height + 1) / 2, tilesX = (step.OutShape.Width + 1) / 2;
         long channels = step.InShape.Channels;
         long rowStride = (tilesX + 16 + 15) / 16 * 16;
-        return channels * (2 * tilesY + 2) * 2 * rowStride + 16 * (channels + 16) * ((tilesY * tilesX + 15) / 16 * 16);
+        long tiles = tilesY * tilesX;
+        return channels * (2 * tilesY + 2) * 2 * rowStride + (tiles <= 256 ? 16 * (channels + 16) * ((tiles + 15) / 16 * 16) : 0);
     }
 
     private static long Align(long length) => (length + Alignment - 1) / Alignment * Alignment;

@@ -80,14 +80,21 @@ public static unsafe partial class WinogradConv2D
 
     /// <summary>
     /// Scratch floats <see cref="Run{TAct}"/> needs (the generator uses the same formula): the padded, even/odd-split
-    /// input, then room for the transformed input of every tile, 16 x (inC + 16) x (tiles rounded up to 16), which is
-    /// used when few tiles are split over threads.
+    /// input, then, for maps of at most 256 tiles, room for the transformed input of every tile, 16 x (inC + 16) x
+    /// (tiles rounded up to 16), which is used when few tiles are split over threads.
     /// </summary>
     public static int ScratchLength(int inChannels, int inHeight, int inWidth, int padding)
     {
         var shape = new Shape(inChannels, inHeight, inWidth, padding);
-        return checked(shape.PaddedLength + Positions * (inChannels + RowSlack) * ((shape.Tiles + 15) / 16 * 16));
+        return checked(shape.PaddedLength + (shape.Tiles <= SharedMaxTiles ? Positions * (inChannels + RowSlack) * ((shape.Tiles + 15) / 16 * 16) : 0));
     }
+
+    /// <summary>
+    /// Maps of at most this many tiles (32x32 and smaller) transform their input once into the scratch when split over
+    /// threads by output channels; larger ones transform per item, so their scratch does not grow with the map (a
+    /// 1024x1024 input would need 54 MB more).
+    /// </summary>
+    private const int SharedMaxTiles = 256;
 
     /// <summary>out = act(bias + conv3x3(input)) with stride 1, dilation 1 and the given zero padding.</summary>
     public static void Run<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> packedWeight, ReadOnlySpan<float> bias,
@@ -198,7 +205,7 @@ public static unsafe partial class WinogradConv2D
                 for (int i = 0; i < items; i++) Item<TG, TVG, TT, TVT, TAct>(j, i, 0);
                 return;
             }
-            if (job.Groups == 1)
+            if (job.Groups == 1 || job.Shape.Tiles > SharedMaxTiles)
             {
                 pool!.For(job.PadSlices, &PadChannels<TG, TVG>, j);
                 pool.For(items, &Item<TG, TVG, TT, TVT, TAct>, j);
