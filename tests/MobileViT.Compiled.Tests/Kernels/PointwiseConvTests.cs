@@ -100,4 +100,27 @@ public class PointwiseConvTests
         PointwiseConv.Run<Identity>(input, PointwiseConv.PackWeights(weight, 5, 9), default, actual, 5, 9, 33);
         AssertClose(expected, actual, 1e-5f, "empty bias");
     }
+
+    [Theory]
+    [MemberData(nameof(Isas))]
+    public void InputOverlappingTheOutputIsPackedFirst(string isaName)
+    {
+        // Whole blocks are normally read in place from the input; when the output overwrites the input (K == M, the
+        // same buffer), every chunk must still be packed before its outputs are stored.
+        var isa = Parse(isaName);
+        var rng = new Random(12);
+        foreach (var (channels, pixels) in new[] { (16, 1000), (40, 200), (8, 4096) })
+        {
+            var input = Random(rng, channels * pixels);
+            var packed = PointwiseConv.PackWeights(Random(rng, channels * channels), channels, channels);
+            var bias = Random(rng, channels);
+            var expected = new float[channels * pixels];
+            PointwiseConv.RunIsa<Silu>(input, packed, bias, expected, channels, channels, pixels, default, isa);
+            var inPlace = (float[])input.Clone();
+            PointwiseConv.RunIsa<Silu>(inPlace, packed, bias, inPlace, channels, channels, pixels, default, isa);
+            for (int i = 0; i < expected.Length; i++)
+                if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(inPlace[i]))
+                    Assert.Fail($"{isa} {channels}x{pixels} in place: element {i}: {expected[i]} vs {inPlace[i]}");
+        }
+    }
 }

@@ -14,6 +14,13 @@ internal unsafe struct Im2ColPacker : IPanelPacker
     /// <summary>No prefetch: a 3x3 convolution's maps are small and each input row feeds k x k panel rows.</summary>
     public void Prefetch(int p0, int p1, int k0, int k1) { }
 
+    /// <summary>Every block is packed (the packing does the work).</summary>
+    public float* DirectRows(out int stride)
+    {
+        stride = 0;
+        return null;
+    }
+
     public void PackChunk<TOps, TV>(float* dst, int p0, int p1, int k) where TOps : struct, IVecOps<TV> where TV : struct
     {
         int lanes = TOps.Count, blockWidth = 3 * lanes;

@@ -21,6 +21,13 @@ internal unsafe struct GroupNormPacker : IPanelPacker
 
     public float* InPlace(int p0) => null;
 
+    /// <summary>Every block is packed (the packing does the work).</summary>
+    public float* DirectRows(out int stride)
+    {
+        stride = 0;
+        return null;
+    }
+
     public void PackChunk<TOps, TV>(float* dst, int p0, int p1, int k) where TOps : struct, IVecOps<TV> where TV : struct
     {
         Rows.PackChunk<TOps, TV>(dst, p0, p1, k);

@@ -18,6 +18,13 @@ internal unsafe struct LayerNormPacker : IPanelPacker
 
     public void Prefetch(int p0, int p1, int k0, int k1) => Rows.Prefetch(p0, p1, k0, k1);
 
+    /// <summary>Every block is packed (the packing does the work).</summary>
+    public float* DirectRows(out int stride)
+    {
+        stride = 0;
+        return null;
+    }
+
     public void PackChunk<TOps, TV>(float* dst, int p0, int p1, int k) where TOps : struct, IVecOps<TV> where TV : struct
     {
         Rows.PackChunk<TOps, TV>(dst, p0, p1, k);

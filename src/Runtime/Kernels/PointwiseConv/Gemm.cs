@@ -17,6 +17,12 @@ internal unsafe interface IPanelPacker
 
     /// <summary>A hint to bring the source of input rows [k0, k1) x pixels [p0, p1) into cache; may do nothing.</summary>
     void Prefetch(int p0, int p1, int k0, int k1);
+
+    /// <summary>
+    /// The input itself when the microkernels may read whole blocks from it in place (k rows, <paramref name="stride"/>
+    /// floats apart, pixel q at row + q), or null when every block must be packed (normalized or im2col'ed input).
+    /// </summary>
+    float* DirectRows(out int stride);
 }
 
 /// <summary>
@@ -116,11 +122,17 @@ internal static unsafe partial class Gemm
             pool.For(chunks, &Item<TOps, TV, TAct, TPacker>, &job);
             return;
         }
-        // Few pixel blocks (small maps: 256 tokens and less), so weight panels are split too. Each block is then packed
-        // once into a buffer all threads share, and the items only compute: packing a block again for every panel group
-        // (4 per block at 2 threads) left a 3x3 convolution at 8x8 no faster on 2 threads than on 1.
-        job.Panel = KernelIsa.ThreadPointer(blocks * k * blockWidth);
+        // Few pixel blocks (small maps: 256 tokens and less), so weight panels are split too. Blocks read in place need
+        // nothing shared. Otherwise each block is packed once into a buffer all threads share, and the items only
+        // compute: packing a block again for every panel group (4 per block at 2 threads) left a 3x3 convolution at
+        // 8x8 no faster on 2 threads than on 1.
         job.ChunkWidth = blockWidth;
+        if (packer.DirectRows(out _) != null)
+        {
+            pool.For(blocks * groups, &Item<TOps, TV, TAct, TPacker>, &job);
+            return;
+        }
+        job.Panel = KernelIsa.ThreadPointer(blocks * k * blockWidth);
         pool.For(blocks, &PackItem<TOps, TV, TPacker>, &job);
         job.Prepacked = true;
         pool.For(blocks * groups, &Item<TOps, TV, TAct, TPacker>, &job);
@@ -173,7 +185,17 @@ internal static unsafe partial class Gemm
         int blockWidth = 3 * lanes;
         float* tile = stackalloc float[Mr * 3 * 16];
         float* bias8 = stackalloc float[Mr];
-        if (!prepacked) packer.PackChunk<TOps, TV>(panel, p0, p1, k);
+        // Whole blocks are read in place when the packer allows it (a plain 1x1 input): packing copied every input
+        // float once more per chunk, and the copy cost 3-9 % of MobileViTV2's reduce and expand layers. Only a partial
+        // last block is packed (zero-padded), so the microkernels never read past the input's rows.
+        int rowStride = 0;
+        float* rowsIn = prepacked ? null : packer.DirectRows(out rowStride);
+        if (!prepacked && rowsIn == null) packer.PackChunk<TOps, TV>(panel, p0, p1, k);
+        else if (rowsIn != null && (p1 - p0) % blockWidth != 0)
+        {
+            int tail = p0 + (p1 - p0) / blockWidth * blockWidth, cols = p1 - tail;
+            packer.Pack<TOps, TV>(panel + (long)(tail - p0) * k, tail, cols, (cols + lanes - 1) / lanes * lanes);
+        }
         // While the weight panels run, the next chunk's input rows are prefetched into L2 a share per panel: the rows
         // are 4-64 KiB apart (the same cache sets), which the hardware prefetcher does not follow (5-8 % at M = 32..64).
         int panelsHere = (mEnd - mStart + Mr - 1) / Mr, next1 = prepacked ? p1 : Math.Min(n, p1 + (p1 - p0));
@@ -193,6 +215,11 @@ internal static unsafe partial class Gemm
                 int nv = (cols + lanes - 1) / lanes;
                 float* b = panel + (long)(q - p0) * k;
                 int ldb = nv * lanes;
+                if (rowsIn != null && cols == blockWidth)
+                {
+                    b = rowsIn + q;
+                    ldb = rowStride;
+                }
                 float* c = output + (long)m0 * n + q;
                 float* res = residual == null ? null : residual + (long)m0 * n + q;
                 if (TOps.Mr8 && !forceMr4)
@@ -401,6 +428,14 @@ internal unsafe struct RowMajorPacker : IPanelPacker
     public float* Input;
     public int K;
     public int N;
+    /// <summary>Whole blocks may be read in place: the input does not overlap the output (see <see cref="IPanelPacker.DirectRows"/>).</summary>
+    public bool Direct;
+
+    public float* DirectRows(out int stride)
+    {
+        stride = N;
+        return Direct ? Input : null;
+    }
 
 
     /// <summary>

@@ -31,7 +31,8 @@ public static unsafe class PointwiseConv
 
         fixed (float* pIn = input)
         {
-            var packer = new RowMajorPacker { Input = pIn, K = inChannels, N = pixels };
+            // Blocks are read in place unless the input overlaps the output (packing first keeps that case correct).
+            var packer = new RowMajorPacker { Input = pIn, K = inChannels, N = pixels, Direct = !input.Overlaps(output) };
             RunPacked<TAct, RowMajorPacker>(ref packer, packedWeight, bias, output, residual, inChannels, outChannels, pixels, isa, forceMr4, pool);
         }
     }
