@@ -28,15 +28,32 @@ internal unsafe struct GroupNormPacker : IPanelPacker
         return null;
     }
 
+    /// <summary>
+    /// Whole blocks are normalized on the way from the input rows to the panel (one pass; copying first and
+    /// normalizing the copy read and wrote every packed float twice); a partial last block as <see cref="Pack"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void PackChunk<TOps, TV>(float* dst, int p0, int p1, int k) where TOps : struct, IVecOps<TV> where TV : struct
     {
-        Rows.PackChunk<TOps, TV>(dst, p0, p1, k);
-        int lanes = TOps.Count, blockWidth = 3 * lanes;
-        for (int q = p0; q < p1; q += blockWidth)
+        int lanes = TOps.Count, blockWidth = 3 * lanes, K = Rows.K;
+        int full = p0 + (p1 - p0) / blockWidth * blockWidth;
+        TV mean = TOps.Broadcast(Mean);
+        for (int c = 0; c < K; c++)
         {
-            int cols = Math.Min(blockWidth, p1 - q);
-            int width = (cols + lanes - 1) / lanes * lanes;
-            Normalize<TOps, TV>(dst + (long)(q - p0) * Rows.K, width, width);
+            float* src = Rows.Input + (long)c * Rows.N;
+            float* d = dst + c * blockWidth;
+            TV scale = TOps.Broadcast(Scale[c]), shift = TOps.Broadcast(Beta[c]);
+            for (int q = p0; q < full; q += blockWidth, d += (long)K * blockWidth)
+            {
+                TOps.Store(d, TOps.Add(TOps.Mul(TOps.Sub(TOps.Load(src + q), mean), scale), shift));
+                TOps.Store(d + lanes, TOps.Add(TOps.Mul(TOps.Sub(TOps.Load(src + q + lanes), mean), scale), shift));
+                TOps.Store(d + 2 * lanes, TOps.Add(TOps.Mul(TOps.Sub(TOps.Load(src + q + 2 * lanes), mean), scale), shift));
+            }
+        }
+        if (full < p1)
+        {
+            int cols = p1 - full;
+            Pack<TOps, TV>(dst + (long)(full - p0) * K, full, cols, (cols + lanes - 1) / lanes * lanes);
         }
     }
 
