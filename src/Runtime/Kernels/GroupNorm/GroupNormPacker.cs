@@ -19,8 +19,6 @@ internal unsafe struct GroupNormPacker : IPanelPacker
 
     public void Prefetch(int p0, int p1, int k0, int k1) => Rows.Prefetch(p0, p1, k0, k1);
 
-    public float* InPlace(int p0) => null;
-
     /// <summary>Every block is packed (the packing does the work).</summary>
     public float* DirectRows(out int stride)
     {
@@ -45,9 +43,9 @@ internal unsafe struct GroupNormPacker : IPanelPacker
             TV scale = TOps.Broadcast(Scale[c]), shift = TOps.Broadcast(Beta[c]);
             for (int q = p0; q < full; q += blockWidth, d += (long)K * blockWidth)
             {
-                TOps.Store(d, TOps.Add(TOps.Mul(TOps.Sub(TOps.Load(src + q), mean), scale), shift));
-                TOps.Store(d + lanes, TOps.Add(TOps.Mul(TOps.Sub(TOps.Load(src + q + lanes), mean), scale), shift));
-                TOps.Store(d + 2 * lanes, TOps.Add(TOps.Mul(TOps.Sub(TOps.Load(src + q + 2 * lanes), mean), scale), shift));
+                TOps.Store(d, Normalized<TOps, TV>(TOps.Load(src + q), mean, scale, shift));
+                TOps.Store(d + lanes, Normalized<TOps, TV>(TOps.Load(src + q + lanes), mean, scale, shift));
+                TOps.Store(d + 2 * lanes, Normalized<TOps, TV>(TOps.Load(src + q + 2 * lanes), mean, scale, shift));
             }
         }
         if (full < p1)
@@ -72,7 +70,12 @@ internal unsafe struct GroupNormPacker : IPanelPacker
         {
             TV scale = TOps.Broadcast(Scale[c]), shift = TOps.Broadcast(Beta[c]);
             for (int j = 0; j < width; j += TOps.Count)
-                TOps.Store(block + j, TOps.Add(TOps.Mul(TOps.Sub(TOps.Load(block + j), mean), scale), shift));
+                TOps.Store(block + j, Normalized<TOps, TV>(TOps.Load(block + j), mean, scale, shift));
         }
     }
+
+    /// <summary>(x - mean) * scale + shift: the same three operations, in the same order, as GroupNorm.SingleGroup.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV Normalized<TOps, TV>(TV x, TV mean, TV scale, TV shift) where TOps : struct, IVecOps<TV> where TV : struct
+        => TOps.Add(TOps.Mul(TOps.Sub(x, mean), scale), shift);
 }
