@@ -192,14 +192,22 @@ internal static class ModelEmitter
                 w.Line($"{f}_gamma = weights.Get({SourceWriter.String(t[0])});");
                 w.Line($"{f}_beta = weights.Get({SourceWriter.String(t[1])});");
                 return;
-            case WeightKind.ConvBatchNorm:
+            case WeightKind.ConvBatchNorm or WeightKind.Plain when step.MergedFirst is { } first:
             {
-                string prefix = t[1].Substring(0, t[1].Length - ".weight".Length);
-                w.Line($"var {f}_folded = {IO}.WeightPreparation.FoldBatchNorm(weights, {SourceWriter.String(t[0])}, {SourceWriter.String(prefix)}, {outC}, 1e-5f);");
+                // W2 (W1 x + b1) + b2 as one 1x1: (W2 W1) x + (W2 b1 + b2), in double precision.
+                var second = step with { MergedFirst = null };
+                w.Line($"var {f}_first = {ConvWeights(first)};");
+                w.Line($"var {f}_second = {ConvWeights(second)};");
+                w.Line($"var {f}_merged = {IO}.WeightPreparation.MultiplyPointwise({f}_second.Weight, {f}_second.Bias, {f}_first.Weight, {f}_first.Bias, {inC}, {first.OutShape.Channels}, {outC});");
+                w.Line($"{f}_weight = {Pack(step, $"{f}_merged.Weight")};");
+                w.Line($"{f}_bias = {f}_merged.Bias;");
+                return;
+            }
+            case WeightKind.ConvBatchNorm:
+                w.Line($"var {f}_folded = {ConvWeights(step)};");
                 w.Line($"{f}_weight = {Pack(step, $"{f}_folded.Weight")};");
                 w.Line($"{f}_bias = {f}_folded.Bias;");
                 return;
-            }
             case WeightKind.Plain:
                 w.Line($"{f}_weight = {Pack(step, $"weights.Get({SourceWriter.String(t[0])})")};");
                 w.Line(t.Count > 1 ? $"{f}_bias = weights.Get({SourceWriter.String(t[1])});" : $"{f}_bias = new float[{outC}];");
@@ -213,6 +221,19 @@ internal static class ModelEmitter
             }
         }
         _ = inC;
+    }
+
+    /// <summary>A convolution's (Weight, Bias) as stored (unpacked), BatchNorm folded in where it has one.</summary>
+    private static string ConvWeights(LayerStep step)
+    {
+        var t = step.Tensors;
+        if (step.Weights == WeightKind.ConvBatchNorm)
+        {
+            string prefix = t[1].Substring(0, t[1].Length - ".weight".Length);
+            return $"{IO}.WeightPreparation.FoldBatchNorm(weights, {SourceWriter.String(t[0])}, {SourceWriter.String(prefix)}, {step.OutShape.Channels}, 1e-5f)";
+        }
+        string bias = t.Count > 1 ? $"weights.Get({SourceWriter.String(t[1])})" : $"new float[{step.OutShape.Channels}]";
+        return $"(Weight: weights.Get({SourceWriter.String(t[0])}), Bias: {bias})";
     }
 
     private static string Pack(LayerStep step, string weight) => step.Kind switch
@@ -253,7 +274,7 @@ internal static class ModelEmitter
         foreach (var step in plan.Steps)
         {
             w.Line($"// [{step.Index}] {step.Comment}");
-            w.Line(Call(step, plan));
+            w.Line(step.ObserverOnly ? $"if (observer is not null) {Call(step, plan)}" : Call(step, plan));
             w.Line($"if (profile) stepTimestamps[{step.Index + 1}] = global::System.Diagnostics.Stopwatch.GetTimestamp();");
             foreach (var stage in plan.Stages.Where(s => s.AfterStep == step.Index))
             {

@@ -81,13 +81,20 @@ internal sealed record LayerStep(
     double Epsilon,
     long MultiplyAccumulates,
     EquatableArray<string> NormTensors = default,
-    OpKind NormKind = OpKind.LayerNorm)
+    OpKind NormKind = OpKind.LayerNorm,
+    bool ObserverOnly = false,
+    LayerStep? MergedFirst = null)
 {
     /// <summary>
     /// True for a 1x1 convolution whose input is normalized first (<see cref="NormKind"/>: LayerNorm over channels or
     /// single-group GroupNorm; gamma, beta in <see cref="NormTensors"/>, eps in Epsilon).
     /// </summary>
     public bool NormalizesInput => NormTensors.Count > 0;
+
+    // ObserverOnly: the step runs only when a stage observer is attached (its output is a stage output that no later
+    // step reads any more: PointwiseMerge multiplied it into the next 1x1).
+    // MergedFirst: a linear 1x1 convolution whose weights this 1x1 multiplies into its own at load time (PointwiseMerge);
+    // the step then reads that convolution's input.
 }
 
 /// <summary>The output of an encoder stage, reported to a stage observer (for debugging against hidden_states).</summary>

@@ -28,6 +28,33 @@ public static class WeightPreparation
         return (folded, bias);
     }
 
+    /// <summary>
+    /// Two 1x1 convolutions in a row with nothing between them, as one: y = W2 (W1 x + b1) + b2 = (W2 W1) x + (W2 b1 + b2).
+    /// w1 is [middle, inChannels], w2 [outChannels, middle] (row-major, as stored); the product and the bias are summed
+    /// in double precision and rounded once.
+    /// </summary>
+    public static (float[] Weight, float[] Bias) MultiplyPointwise(float[] w2, float[] b2, float[] w1, float[] b1,
+        int inChannels, int middle, int outChannels)
+    {
+        if (w1.Length != middle * inChannels || b1.Length != middle || w2.Length != outChannels * middle || b2.Length != outChannels)
+            throw new ArgumentException($"weights do not chain {inChannels}->{middle}->{outChannels}");
+        var weight = new float[outChannels * inChannels];
+        var bias = new float[outChannels];
+        for (int o = 0; o < outChannels; o++)
+        {
+            double b = b2[o];
+            for (int m = 0; m < middle; m++) b += (double)w2[o * middle + m] * b1[m];
+            bias[o] = (float)b;
+            for (int i = 0; i < inChannels; i++)
+            {
+                double sum = 0;
+                for (int m = 0; m < middle; m++) sum += (double)w2[o * middle + m] * w1[m * inChannels + i];
+                weight[o * inChannels + i] = (float)sum;
+            }
+        }
+        return (weight, bias);
+    }
+
     /// <summary>Concatenates tensors along their first axis (used to fuse the query, key and value projections).</summary>
     public static float[] Concatenate(params float[][] parts)
     {

@@ -2,7 +2,7 @@ using MobileViT.Compiled.IO;
 
 namespace MobileViT.Compiled.Tests.IO;
 
-/// <summary>BatchNorm folding and concatenation, checked against numbers worked out by hand.</summary>
+/// <summary>BatchNorm folding, two 1x1 convolutions multiplied into one, and concatenation, checked against numbers worked out by hand.</summary>
 public sealed class WeightPreparationTests
 {
     private static WeightSet Weights(SafetensorsTestFile file, params ExpectedTensor[] expected)
@@ -71,6 +71,46 @@ public sealed class WeightPreparationTests
         var e = Assert.Throws<ModelLoadException>(() => WeightPreparation.FoldBatchNorm(set, "c.weight", "n", 1, 1e-5f));
         Assert.Equal("n.bias", e.Tensor);
     }
+
+    [Fact]
+    public void MultiplyPointwise_HandWorked()
+    {
+        // 2 -> 2 -> 1: w1 = [[1, 2], [3, 4]], b1 = [1, -1]; w2 = [[2, -1]], b2 = [0.5]
+        // W = [2*1 - 1*3, 2*2 - 1*4] = [-1, 0]; b = 2*1 - 1*(-1) + 0.5 = 3.5
+        var (weight, bias) = WeightPreparation.MultiplyPointwise([2, -1], [0.5f], [1, 2, 3, 4], [1, -1], inChannels: 2, middle: 2, outChannels: 1);
+        Assert.Equal([-1f, 0], weight);
+        Assert.Equal([3.5f], bias);
+    }
+
+    [Fact]
+    public void MultiplyPointwise_MatchesTheTwoConvolutionsInARow()
+    {
+        var random = new Random(11);
+        const int inChannels = 5, middle = 7, outChannels = 3, pixels = 9;
+        float[] Random(int n) => Enumerable.Range(0, n).Select(_ => random.NextSingle() * 2 - 1).ToArray();
+        float[] w1 = Random(middle * inChannels), b1 = Random(middle), w2 = Random(outChannels * middle), b2 = Random(outChannels);
+        float[] x = Random(inChannels * pixels);
+
+        var (weight, bias) = WeightPreparation.MultiplyPointwise(w2, b2, w1, b1, inChannels, middle, outChannels);
+
+        for (int p = 0; p < pixels; p++)
+            for (int o = 0; o < outChannels; o++)
+            {
+                double twoSteps = b2[o], merged = bias[o];
+                for (int m = 0; m < middle; m++)
+                {
+                    double hidden = b1[m];
+                    for (int i = 0; i < inChannels; i++) hidden += (double)w1[m * inChannels + i] * x[i * pixels + p];
+                    twoSteps += w2[o * middle + m] * hidden;
+                }
+                for (int i = 0; i < inChannels; i++) merged += (double)weight[o * inChannels + i] * x[i * pixels + p];
+                Assert.Equal(twoSteps, merged, 1e-5);
+            }
+    }
+
+    [Fact]
+    public void MultiplyPointwise_ShapesThatDoNotChain_Throw()
+        => Assert.Throws<ArgumentException>(() => WeightPreparation.MultiplyPointwise([1, 2], [0], [1, 2, 3], [1, 1], 2, 2, 1));
 
     [Fact]
     public void Concatenate_JoinsAlongTheFirstAxis()

@@ -1,0 +1,67 @@
+using System.Collections.Generic;
+using System.Linq;
+using MobileViT.Compiled.Generator.Model;
+
+namespace MobileViT.Compiled.Generator.Lowering;
+
+/// <summary>
+/// Pass 1c: a linear 1x1 convolution (no activation, residual or input norm) whose only reader is the next 1x1
+/// convolution's input is multiplied into that convolution at load time: W2 (W1 x + b1) + b2 = (W2 W1) x + (W2 b1 + b2),
+/// computed in double precision. Only where it saves work: K x E multiply-adds per pixel instead of K x M + M x E
+/// (MobileViTV2's first block's reduce 1x1 into the next block's expand: 32->32->64 becomes 32->64, a third fewer).
+/// The result differs from the two steps only by rounding. When the first convolution's output is a stage output, the
+/// step stays, but runs only for a stage observer (it is what hidden_states reports); nothing else reads it.
+/// </summary>
+internal static class PointwiseMerge
+{
+    public static (List<LayerStep> Steps, List<StageOutput> Stages) Merge(IReadOnlyList<LayerStep> steps, IReadOnlyList<StageOutput> stages,
+        IReadOnlyList<ValueInfo> values)
+    {
+        var result = steps.ToList();
+        for (int i = 0; i + 1 < result.Count; i++)
+        {
+            var first = result[i];
+            if (!IsLinearPointwise(first) || first.Output == ValueInfo.Output || values.Any(v => v.Parent == first.Output)) continue;
+            var readers = result.Where(s => s.Input == first.Output || s.Residual == first.Output).ToList();
+            if (readers.Count != 1) continue;
+            var second = readers[0];
+            if (second.Kind != OpKind.PointwiseConv || second.Input != first.Output || second.Residual == first.Output
+                || second.NormalizesInput || second.MergedFirst is not null || !HasConvWeights(second)) continue;
+            long k = first.InShape.Channels, m = first.OutShape.Channels, e = second.OutShape.Channels;
+            if (k * e >= k * m + m * e) continue;
+
+            int at = result.IndexOf(second);
+            long pixels = second.OutShape.Pixels;
+            result[at] = second with
+            {
+                Input = first.Input,
+                InShape = first.InShape,
+                MergedFirst = first,
+                MultiplyAccumulates = k * e * pixels,
+                Comment = $"{second.Comment} ({Module(first)} multiplied in at load time: {k}->{m}->{e} as one {k}->{e})",
+            };
+            bool observed = stages.Any(st => st.Value == first.Output);
+            if (observed)
+                result[i] = first with
+                {
+                    ObserverOnly = true,
+                    Comment = $"{first.Comment} (only for a stage observer: the next 1x1 has it multiplied in)",
+                };
+            else
+                result.RemoveAt(i--);
+        }
+        // Steps are renumbered; a stage follows the step that produced its value, which is never removed (observed ones stay).
+        var newIndex = new Dictionary<int, int>();
+        for (int i = 0; i < result.Count; i++) newIndex[result[i].Index] = i;
+        var renumbered = result.Select((step, i) => step with { Index = i }).ToList();
+        return (renumbered, stages.Select(st => st with { AfterStep = newIndex[st.AfterStep] }).ToList());
+    }
+
+    private static bool IsLinearPointwise(LayerStep s)
+        => s.Kind == OpKind.PointwiseConv && s.Activation == "Identity" && s.Residual < 0 && !s.NormalizesInput
+           && s.MergedFirst is null && !s.ObserverOnly && HasConvWeights(s);
+
+    private static bool HasConvWeights(LayerStep s) => s.Weights == WeightKind.ConvBatchNorm || s.Weights == WeightKind.Plain;
+
+    private static string Module(LayerStep s) => s.Comment.Substring(0, s.Comment.IndexOf(':'));
+}
