@@ -14,25 +14,39 @@ public class PointwiseMergeTests
     [InlineData(0.75)]
     [InlineData(1.0)]
     [InlineData(2.0)]
-    public void MobileViTV2FirstReduceIsMultipliedIntoTheNextExpand(double widthMultiplier)
+    public void MobileViTV2MultipliesThreeLinear1x1sIntoTheExpandAfterThem(double widthMultiplier)
     {
         var (steps, stages, _) = Lower("mobilevitv2-0.5", c => c["width_multiplier"] = widthMultiplier);
 
-        var merged = Assert.Single(steps, s => s.MergedFirst is not null);
-        Assert.StartsWith("mobilevitv2.encoder.layer.1.layer.0.expand_1x1:", merged.Comment);
-        var reduce = merged.MergedFirst!;
-        Assert.StartsWith("mobilevitv2.encoder.layer.0.layer.0.reduce_1x1:", reduce.Comment);
-        // It reads what the reduce read (the depthwise output), and does K x E multiply-adds per pixel.
-        Assert.Equal(reduce.Input, merged.Input);
-        Assert.Equal(reduce.InShape, merged.InShape);
-        Assert.Equal((long)reduce.InShape.Channels * merged.OutShape.Channels * merged.OutShape.Pixels, merged.MultiplyAccumulates);
+        var merged = steps.Where(s => s.MergedFirst is not null).ToList();
+        Assert.Equal(3, merged.Count);
+        (string First, string Second, int Stage)[] expected =
+        [
+            ("layer.0.layer.0.reduce_1x1", "layer.1.layer.0.expand_1x1", 0),
+            ("layer.2.conv_projection", "layer.3.downsampling_layer.expand_1x1", 2),
+            ("layer.3.conv_projection", "layer.4.downsampling_layer.expand_1x1", 3),
+        ];
+        foreach (var (step, (firstName, secondName, stage)) in merged.Zip(expected))
+        {
+            var first = step.MergedFirst!;
+            Assert.StartsWith($"mobilevitv2.encoder.{secondName}:", step.Comment);
+            Assert.StartsWith($"mobilevitv2.encoder.{firstName}:", first.Comment);
+            // It reads what the first read, normalized as the first normalized it, and does K x E multiply-adds per pixel.
+            Assert.Equal(first.Input, step.Input);
+            Assert.Equal(first.InShape, step.InShape);
+            Assert.Equal(first.NormTensors, step.NormTensors);
+            Assert.Equal(first.NormalizesInput, stage > 0); // the conv_projections read the block's GroupNorm
+            if (step.NormalizesInput) Assert.Equal(OpKind.GroupNorm, step.NormKind);
+            Assert.Equal((long)first.InShape.Channels * step.OutShape.Channels * step.OutShape.Pixels, step.MultiplyAccumulates);
 
-        // The reduce's output is hidden_states[0]: the step stays, for a stage observer only, and nothing else reads it.
-        var observed = Assert.Single(steps, s => s.ObserverOnly);
-        Assert.Equal(merged.Index - 1, observed.Index);
-        Assert.Equal(reduce.Output, observed.Output);
-        Assert.Contains(stages, st => st.Stage == 0 && st.Value == observed.Output && st.AfterStep == observed.Index);
-        Assert.DoesNotContain(steps, s => s.Input == observed.Output || s.Residual == observed.Output);
+            // The first's output is a hidden state: the step stays just before, for a stage observer only, and nothing else reads it.
+            var observed = steps[step.Index - 1];
+            Assert.True(observed.ObserverOnly);
+            Assert.Equal(first.Output, observed.Output);
+            Assert.Contains(stages, st => st.Stage == stage && st.Value == observed.Output && st.AfterStep == observed.Index);
+            Assert.DoesNotContain(steps, s => s.Input == observed.Output || s.Residual == observed.Output);
+        }
+        Assert.Equal(3, steps.Count(s => s.ObserverOnly));
         Assert.Equal(Enumerable.Range(0, steps.Count), steps.Select(s => s.Index));
     }
 
@@ -65,6 +79,17 @@ public class PointwiseMergeTests
     }
 
     [Fact]
+    public void ANormInTheFirstsPackingMovesToTheMergedStep()
+    {
+        var norm = new[] { "g", "b" }.ToEquatableArray();
+        var steps = new[] { Pointwise(0, 2, 3, 8, 16) with { NormTensors = norm, NormKind = OpKind.GroupNorm, Epsilon = 1e-5 }, Pointwise(1, 3, 1, 16, 32) };
+        var merged = Assert.Single(PointwiseMerge.Merge(steps, [], Values(4)).Steps);
+        Assert.Equal(norm, merged.NormTensors);
+        Assert.Equal(OpKind.GroupNorm, merged.NormKind);
+        Assert.Equal(1e-5, merged.Epsilon);
+    }
+
+    [Fact]
     public void OnlyWhereItSavesMultiplyAdds()
     {
         // 8->4->16: 8 x 16 = 128 > 8 x 4 + 4 x 16 = 96 multiply-adds per pixel.
@@ -90,10 +115,14 @@ public class PointwiseMergeTests
     public void TheGeneratedCodeMultipliesAtLoadTimeAndRunsTheObservedStepOnlyForAnObserver()
     {
         var source = GeneratorHarness.Run(ModelFolder.Fixture("mobilevitv2-0.5")).Sources.Single().Source;
-        Assert.Single(source.Split('\n'), l => l.Contains("WeightPreparation.MultiplyPointwise("));
-        var observed = source.Split('\n').Where(l => l.Contains("if (observer is not null) Kernels.PointwiseConv.Run<")).ToList();
-        Assert.Single(observed);
+        var lines = source.Split('\n');
+        Assert.Equal(3, lines.Count(l => l.Contains("WeightPreparation.MultiplyPointwise(")));
+        var observed = lines.Where(l => l.Contains("if (observer is not null) Kernels.PointwiseConv.Run")).ToList();
+        Assert.Equal(3, observed.Count);
         Assert.Contains("32, 32, 16384", observed[0]);
+        Assert.Contains("RunGroupNormed", observed[1]);
+        // The merged conv_projection -> expand: GroupNorm over 64 channels in front of one 64->256 1x1.
+        Assert.Contains(lines, l => l.Contains("PointwiseConv.RunGroupNormed<Kernels.Silu>(") && l.Contains(", 64, 256, 1024, default,"));
     }
 
     private static LayerStep Pointwise(int index, int input, int output, int inC, int outC, string activation = "Identity")
