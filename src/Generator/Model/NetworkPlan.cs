@@ -59,6 +59,14 @@ internal sealed record ValueInfo(int Id, Shape Shape, string Name, int Parent, l
 internal sealed record TensorSpec(string Name, EquatableArray<long> Shape);
 
 /// <summary>One kernel call of the generated Run method, with every dimension fixed.</summary>
+/// <param name="ObserverOnly">
+/// The call runs only when a stage observer is attached: its output is a stage output that no later step reads any
+/// more (<see cref="Lowering.PointwiseMerge"/> multiplied it into the next 1x1).
+/// </param>
+/// <param name="MergedFirst">
+/// A linear 1x1 convolution whose weights this 1x1 multiplies into its own at load time
+/// (<see cref="Lowering.PointwiseMerge"/>); the step reads that convolution's input.
+/// </param>
 internal sealed record LayerStep(
     int Index,
     OpKind Kind,
@@ -90,11 +98,6 @@ internal sealed record LayerStep(
     /// single-group GroupNorm; gamma, beta in <see cref="NormTensors"/>, eps in Epsilon).
     /// </summary>
     public bool NormalizesInput => NormTensors.Count > 0;
-
-    // ObserverOnly: the step runs only when a stage observer is attached (its output is a stage output that no later
-    // step reads any more: PointwiseMerge multiplied it into the next 1x1).
-    // MergedFirst: a linear 1x1 convolution whose weights this 1x1 multiplies into its own at load time (PointwiseMerge);
-    // the step then reads that convolution's input.
 }
 
 /// <summary>The output of an encoder stage, reported to a stage observer (for debugging against hidden_states).</summary>
