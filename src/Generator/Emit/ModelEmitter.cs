@@ -210,7 +210,7 @@ internal static class ModelEmitter
                 return;
             case WeightKind.Plain:
                 w.Line($"{f}_weight = {Pack(step, $"weights.Get({SourceWriter.String(t[0])})")};");
-                w.Line(t.Count > 1 ? $"{f}_bias = weights.Get({SourceWriter.String(t[1])});" : $"{f}_bias = new float[{outC}];");
+                w.Line($"{f}_bias = {PlainBias(step)};");
                 return;
             case WeightKind.QueryKeyValue:
             {
@@ -232,9 +232,12 @@ internal static class ModelEmitter
             string prefix = t[1].Substring(0, t[1].Length - ".weight".Length);
             return $"{IO}.WeightPreparation.FoldBatchNorm(weights, {SourceWriter.String(t[0])}, {SourceWriter.String(prefix)}, {step.OutShape.Channels}, 1e-5f)";
         }
-        string bias = t.Count > 1 ? $"weights.Get({SourceWriter.String(t[1])})" : $"new float[{step.OutShape.Channels}]";
-        return $"(Weight: weights.Get({SourceWriter.String(t[0])}), Bias: {bias})";
+        return $"(Weight: weights.Get({SourceWriter.String(t[0])}), Bias: {PlainBias(step)})";
     }
+
+    /// <summary>A plain layer's bias tensor, or zeros when it has none.</summary>
+    private static string PlainBias(LayerStep step)
+        => step.Tensors.Count > 1 ? $"weights.Get({SourceWriter.String(step.Tensors[1])})" : $"new float[{step.OutShape.Channels}]";
 
     private static string Pack(LayerStep step, string weight) => step.Kind switch
     {

@@ -46,16 +46,8 @@ internal static class NormFusion
             removed.Add(norm.Index);
         }
 
-        var newIndex = new Dictionary<int, int>();
-        var fused = new List<LayerStep>();
-        foreach (var step in steps)
-        {
-            if (removed.Contains(step.Index)) continue;
-            newIndex[step.Index] = fused.Count;
-            fused.Add((replaced.TryGetValue(step.Index, out var s) ? s : step) with { Index = fused.Count });
-        }
         // A stage is reported after the step that produced it, which is never a fused-away LayerNorm.
-        var newStages = stages.Select(st => st with { AfterStep = newIndex[st.AfterStep] }).ToList();
-        return (fused, newStages);
+        return StepRenumbering.Renumber(
+            steps.Where(step => !removed.Contains(step.Index)).Select(step => replaced.TryGetValue(step.Index, out var s) ? s : step), stages);
     }
 }

@@ -59,11 +59,8 @@ internal static class PointwiseMerge
             else
                 result.RemoveAt(i--);
         }
-        // Steps are renumbered; a stage follows the step that produced its value, which is never removed (observed ones stay).
-        var newIndex = new Dictionary<int, int>();
-        for (int i = 0; i < result.Count; i++) newIndex[result[i].Index] = i;
-        var renumbered = result.Select((step, i) => step with { Index = i }).ToList();
-        return (renumbered, stages.Select(st => st with { AfterStep = newIndex[st.AfterStep] }).ToList());
+        // A stage follows the step that produced its value, which is never removed (observed ones stay).
+        return StepRenumbering.Renumber(result, stages);
     }
 
     private static bool IsLinearPointwise(LayerStep s)
