@@ -10,8 +10,8 @@ internal readonly record struct Prediction(int Index, string Label, double Proba
 /// <summary>The answer for one image: its top-K and the time the model's Run took.</summary>
 internal sealed record ClassifiedImage(string File, IReadOnlyList<Prediction> Top, double Milliseconds);
 
-/// <summary>Preprocesses images for one model instance and runs it.</summary>
-internal sealed class Classifier(ICompiledModel model, PreprocessorConfig preprocessor)
+/// <summary>Decodes images (at most <paramref name="maxPixels"/> pixels each), preprocesses them for one model instance and runs it.</summary>
+internal sealed class Classifier(ICompiledModel model, PreprocessorConfig preprocessor, long maxPixels = RawImage.DefaultMaxPixels)
 {
     private readonly float[] _input = new float[model.InputChannels * model.InputHeight * model.InputWidth];
     private readonly float[] _logits = new float[model.OutputLength];
@@ -22,7 +22,7 @@ internal sealed class Classifier(ICompiledModel model, PreprocessorConfig prepro
     /// <exception cref="ImageDecodeException">The image cannot be read or does not fit the model's preprocessing.</exception>
     public ClassifiedImage Classify(string file, int topK)
     {
-        var image = ImageDecoder.Decode(file);
+        var image = ImageDecoder.Decode(file, maxPixels);
         try { ImagePreprocessor.Run(image, preprocessor, model.InputChannels, model.InputHeight, model.InputWidth, _input); }
         catch (ArgumentException e) { throw new ImageDecodeException(e.Message, e); }
         var clock = Stopwatch.StartNew();

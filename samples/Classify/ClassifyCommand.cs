@@ -6,7 +6,8 @@ using MobileViT.Compiled.Imaging;
 
 namespace MobileViT.Cli;
 
-internal sealed record ClassifyOptions(IReadOnlyList<string> Paths, string Model, string? Weights, int TopK, bool Json, int Threads);
+internal sealed record ClassifyOptions(IReadOnlyList<string> Paths, string Model, string? Weights, int TopK, bool Json, int Threads,
+    long MaxPixels = RawImage.DefaultMaxPixels);
 
 /// <summary>`mobilevit image-or-folder...`: classifies every image and prints its top-K (text or JSON).</summary>
 internal static class ClassifyCommand
@@ -18,6 +19,7 @@ internal static class ClassifyCommand
     {
         if (options.TopK < 1) throw new UsageException($"--top must be at least 1, not {options.TopK}");
         if (options.Threads < 0) throw new UsageException($"--threads must be 0 (all cores) or more, not {options.Threads}");
+        CheckMaxPixels(options.MaxPixels);
         var entry = ModelCatalog.Get(options.Model);
         var preprocessor = PreprocessorFor(entry, options.Weights);
 
@@ -30,7 +32,7 @@ internal static class ClassifyCommand
         }
         using (model)
         {
-            var classifier = new Classifier(model, preprocessor);
+            var classifier = new Classifier(model, preprocessor, options.MaxPixels);
             var files = ImageFiles.Expand(options.Paths);
             int failures = 0;
             IResultWriter writer = options.Json ? new JsonResultWriter(stdout) : new TextResultWriter(stdout, model.ModelName);
@@ -89,6 +91,12 @@ internal static class ClassifyCommand
         {
             throw new UsageException($"cannot use {candidate}: {OneLine(e.Message)}");
         }
+    }
+
+    internal static void CheckMaxPixels(long maxPixels)
+    {
+        if (maxPixels is < 1 or > RawImage.MaxPixels)
+            throw new UsageException($"--max-pixels must be from 1 to {RawImage.MaxPixels}, not {maxPixels}");
     }
 
     private static string ErrorLine(string file, Exception e) => $"error: {file}: {OneLine(e.Message)}";

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using MobileViT.Compiled;
+using MobileViT.Compiled.Imaging;
 
 namespace MobileViT.Cli;
 
@@ -55,16 +56,19 @@ internal static class CliApp
             HelpName = "N",
         };
 
+        var maxPixels = MaxPixelsOption();
+
         var root = new RootCommand(
             "Classifies images with MobileViT models compiled into C# by MobileViT.Compiled. "
             + "Prints each image's top-K labels with softmax probabilities and the time the model took. "
             + "Exit code: 0 when every image was classified, 1 when an image or the weights failed (one line on standard error each; "
             + "the other images are still classified), 2 for a wrong command line.")
         {
-            images, model, weights, top, json, threads,
+            images, model, weights, top, json, threads, maxPixels,
         };
         root.SetAction(parse => Guard(stderr, () => ClassifyCommand.Run(
-            new ClassifyOptions(parse.GetValue(images) ?? [], parse.GetValue(model)!, parse.GetValue(weights), parse.GetValue(top), parse.GetValue(json), parse.GetValue(threads)),
+            new ClassifyOptions(parse.GetValue(images) ?? [], parse.GetValue(model)!, parse.GetValue(weights), parse.GetValue(top), parse.GetValue(json), parse.GetValue(threads),
+                parse.GetValue(maxPixels)),
             stdout, stderr, terminal)));
 
         var data = new Option<string>("--data", "-d")
@@ -114,17 +118,28 @@ internal static class CliApp
             Description = "Print one JSON object: {\"file\": ..., \"width\": ..., \"height\": ..., \"classes\": [{\"index\": 15, \"label\": \"person\", \"share\": 0.31}, ...], \"ms\": ...}.",
         };
         var threads = new Option<int>("--threads", "-t") { Description = "Worker threads of the model; 0 = all cores.", DefaultValueFactory = _ => 0, HelpName = "N" };
+        var maxPixels = MaxPixelsOption();
         var segment = new Command("segment",
             "Semantic segmentation with DeepLabV3-MobileViT-XXS (PASCAL VOC, 21 classes): the logits are upsampled to the image's size "
             + "(bilinear) and argmaxed per pixel; prints each class's share of the pixels, and writes the mask and an overlay as PNG.")
         {
-            image, weights, mask, overlay, json, threads,
+            image, weights, mask, overlay, json, threads, maxPixels,
         };
         segment.SetAction(parse => Guard(stderr, () => SegmentCommand.Run(
-            new SegmentOptions(parse.GetValue(image)!, parse.GetValue(weights), parse.GetValue(mask), parse.GetValue(overlay), parse.GetValue(json), parse.GetValue(threads)),
+            new SegmentOptions(parse.GetValue(image)!, parse.GetValue(weights), parse.GetValue(mask), parse.GetValue(overlay), parse.GetValue(json), parse.GetValue(threads),
+                parse.GetValue(maxPixels)),
             stdout, stderr)));
         return segment;
     }
+
+    // The same option for classify and segment: refuses an image by its header before decoding it (decompression bombs).
+    private static Option<long> MaxPixelsOption() => new("--max-pixels")
+    {
+        Description = "Refuse images whose header declares more than N pixels (width x height), before decoding them; "
+            + $"default {RawImage.DefaultMaxPixels} (Pillow's limit), at most {RawImage.MaxPixels}.",
+        DefaultValueFactory = _ => RawImage.DefaultMaxPixels,
+        HelpName = "N",
+    };
 
     private static int EvalFashion(string folder, int threads, int limit, TextWriter stdout, TextWriter stderr, Terminal terminal)
     {

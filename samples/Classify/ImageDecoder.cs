@@ -7,7 +7,8 @@ namespace MobileViT.Cli;
 /// <summary>
 /// Decodes PNG, JPEG, BMP and GIF (first frame) with StbImageSharp, a pure-managed port of stb_image: no native
 /// library, so the app runs the same under NativeAOT on any platform. 16-bit images are reduced to 8 bits, alpha is
-/// dropped (as PIL's convert("RGB") does). The declared size is checked before any pixel is allocated.
+/// dropped (as PIL's convert("RGB") does). The declared size is checked against a pixel limit (by default
+/// <see cref="RawImage.DefaultMaxPixels"/>, Pillow's) before any pixel is decoded or allocated.
 /// </summary>
 internal static class ImageDecoder
 {
@@ -17,8 +18,9 @@ internal static class ImageDecoder
     /// <summary>The extensions a folder walk picks up (files named on the command line are decoded whatever their name).</summary>
     public static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif"];
 
-    /// <exception cref="ImageDecodeException">The file is missing, unreadable, not a supported image, or absurdly large.</exception>
-    public static RawImage Decode(string path)
+    /// <param name="maxPixels">The most pixels (width x height) the header may declare, from 1 to <see cref="RawImage.MaxPixels"/>.</param>
+    /// <exception cref="ImageDecodeException">The file is missing, unreadable, not a supported image, or larger than the limits.</exception>
+    public static RawImage Decode(string path, long maxPixels = RawImage.DefaultMaxPixels)
     {
         byte[] bytes;
         try
@@ -31,20 +33,17 @@ internal static class ImageDecoder
         }
         catch (IOException e) { throw new ImageDecodeException($"cannot read the file: {e.Message}", e); }
         catch (UnauthorizedAccessException e) { throw new ImageDecodeException($"cannot read the file: {e.Message}", e); }
-        return Decode(bytes);
+        return Decode(bytes, maxPixels);
     }
 
-    /// <exception cref="ImageDecodeException">Not a supported image, or absurdly large.</exception>
-    public static RawImage Decode(byte[] bytes)
+    /// <exception cref="ImageDecodeException">Not a supported image, or larger than the limits.</exception>
+    public static RawImage Decode(byte[] bytes, long maxPixels = RawImage.DefaultMaxPixels)
     {
+        RawImage.ValidateLimit(maxPixels);
         if (bytes.Length == 0) throw new ImageDecodeException("the file is empty");
         // The size a PNG, BMP or GIF header declares, checked first so the message says what is wrong with it
         // (stb_image refuses some of these sizes too, but only as "not an image").
-        if (DeclaredSize(bytes) is { } declared)
-        {
-            try { RawImage.Validate(declared.Width, declared.Height); }
-            catch (ArgumentException e) { throw new ImageDecodeException(e.Message, e); }
-        }
+        if (DeclaredSize(bytes) is { } declared) CheckSize(declared.Width, declared.Height, maxPixels);
         CheckJpegStructure(bytes);
         ImageInfo? info;
         try
@@ -57,8 +56,8 @@ internal static class ImageDecoder
             throw new ImageDecodeException($"not a readable image: {e.Message}", e);
         }
         if (info is not { } header) throw new ImageDecodeException("not a PNG, JPEG, BMP or GIF image, or its header is invalid");
-        try { RawImage.Validate(header.Width, header.Height); }
-        catch (ArgumentException e) { throw new ImageDecodeException(e.Message, e); }
+        // Every format's header (JPEG's frame header included) is checked here, before ImageResult decodes anything.
+        CheckSize(header.Width, header.Height, maxPixels);
 
         bool gray = header.ColorComponents is ColorComponents.Grey or ColorComponents.GreyAlpha;
         ImageResult result;
@@ -72,6 +71,12 @@ internal static class ImageDecoder
         if (result.Width != header.Width || result.Height != header.Height || result.Data.Length != (long)result.Width * result.Height * channels)
             throw new ImageDecodeException($"the decoder returned {result.Width}x{result.Height} ({result.Data.Length} bytes) for an image declared {header.Width}x{header.Height}");
         return new RawImage(result.Width, result.Height, channels, result.Data);
+    }
+
+    private static void CheckSize(int width, int height, long maxPixels)
+    {
+        try { RawImage.Validate(width, height, maxPixels); }
+        catch (ArgumentException e) { throw new ImageDecodeException(e.Message, e); }
     }
 
     /// <summary>

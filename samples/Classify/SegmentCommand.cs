@@ -8,7 +8,8 @@ using MobileViT.Compiled.Imaging;
 
 namespace MobileViT.Cli;
 
-internal sealed record SegmentOptions(string Image, string? Weights, string? Mask, string? Overlay, bool Json, int Threads);
+internal sealed record SegmentOptions(string Image, string? Weights, string? Mask, string? Overlay, bool Json, int Threads,
+    long MaxPixels = RawImage.DefaultMaxPixels);
 
 /// <summary>
 /// `mobilevit segment image --weights model.safetensors`: DeepLabV3-MobileViT-XXS semantic segmentation (PASCAL VOC,
@@ -22,6 +23,7 @@ internal static class SegmentCommand
         if (options.Weights is null)
             throw new UsageException($"segment needs --weights model.safetensors (from the Hugging Face model apple/{DeepLabV3MobileViTXXSmall.ModelName})");
         if (options.Threads < 0) throw new UsageException($"--threads must be 0 (all cores) or more, not {options.Threads}");
+        ClassifyCommand.CheckMaxPixels(options.MaxPixels);
         var preprocessor = ClassifyCommand.PreprocessorFor(ModelCatalog.ReadPreprocessor(DeepLabV3MobileViTXXSmall.ModelName), options.Weights);
 
         DeepLabV3MobileViTXXSmall model;
@@ -37,7 +39,7 @@ internal static class SegmentCommand
             SegmentationResult result;
             try
             {
-                image = ImageDecoder.Decode(options.Image);
+                image = ImageDecoder.Decode(options.Image, options.MaxPixels);
                 result = Segment(model, preprocessor, image);
             }
             catch (ImageDecodeException e)
