@@ -29,19 +29,6 @@ public static class ImagePreprocessor
         image = channels == 1 ? image.ToGrayscale() : image.ToRgb();
         var (resizedHeight, resizedWidth) = config.ResizedSize(image.Height, image.Width);
         float scale = config.DoRescale ? config.RescaleFactor : 1f;
-        float[] planes; // channel-major floats of the resized image, rescaled
-        if (!config.DoResize || (resizedHeight == image.Height && resizedWidth == image.Width))
-            planes = ToPlanes(image, scale);
-        else if (config.Antialias)
-            planes = ToPlanes(Resize.Antialiased(image, resizedHeight, resizedWidth, config.Resample), scale);
-        else
-        {
-            if (config.Resample != Resampling.Bilinear)
-                throw new ArgumentException($"resizing without antialiasing supports bilinear only, not {config.Resample}");
-            var source = ToPlanes(image, scale);
-            planes = new float[channels * resizedHeight * resizedWidth];
-            Resize.BilinearFloat(source, channels, image.Height, image.Width, planes, resizedHeight, resizedWidth);
-        }
 
         // Center crop as torchvision does: top = round((H - h) / 2) (ties to even); a crop larger than the image pads with zeros.
         int top = 0, left = 0;
@@ -50,6 +37,24 @@ public static class ImagePreprocessor
             top = CropOffset(resizedHeight, height);
             left = CropOffset(resizedWidth, width);
         }
+        // Channel-major floats of the resized image, rescaled. None is as large as the decoded image: an image that is
+        // not resized is converted only where the crop reads it, and the bilinear resize reads the bytes directly.
+        float[] planes;
+        if (!config.DoResize || (resizedHeight == image.Height && resizedWidth == image.Width))
+        {
+            planes = ToPlanes(image, scale, top, left, height, width);
+            (resizedHeight, resizedWidth, top, left) = (height, width, 0, 0);
+        }
+        else if (config.Antialias)
+            planes = ToPlanes(Resize.Antialiased(image, resizedHeight, resizedWidth, config.Resample), scale, 0, 0, resizedHeight, resizedWidth);
+        else
+        {
+            if (config.Resample != Resampling.Bilinear)
+                throw new ArgumentException($"resizing without antialiasing supports bilinear only, not {config.Resample}");
+            planes = new float[channels * resizedHeight * resizedWidth];
+            Resize.BilinearFloat(image, scale, planes, resizedHeight, resizedWidth);
+        }
+
         for (int c = 0; c < channels; c++)
         {
             int source = config.DoFlipChannelOrder ? channels - 1 - c : c; // RGB -> BGR
@@ -88,14 +93,27 @@ public static class ImagePreprocessor
         return -((crop - size) / 2); // torchvision pads (crop - size) / 2 on the leading side
     }
 
-    private static float[] ToPlanes(RawImage image, float scale)
+    /// <summary>
+    /// The <paramref name="height"/> x <paramref name="width"/> window at (<paramref name="top"/>, <paramref name="left"/>)
+    /// of the image as channel-major floats times <paramref name="scale"/>; zero where the window leaves the image.
+    /// </summary>
+    private static float[] ToPlanes(RawImage image, float scale, int top, int left, int height, int width)
     {
-        int c = image.Channels, n = image.Width * image.Height;
+        int c = image.Channels, n = height * width;
         var planes = new float[c * n];
         var pixels = image.Pixels;
-        for (int ch = 0; ch < c; ch++)
-            for (int i = 0; i < n; i++)
-                planes[ch * n + i] = pixels[i * c + ch] * scale;
+        for (int y = 0; y < height; y++)
+        {
+            int sy = y + top;
+            if (sy < 0 || sy >= image.Height) continue;
+            for (int x = 0; x < width; x++)
+            {
+                int sx = x + left;
+                if (sx < 0 || sx >= image.Width) continue;
+                int source = (sy * image.Width + sx) * c;
+                for (int ch = 0; ch < c; ch++) planes[ch * n + y * width + x] = pixels[source + ch] * scale;
+            }
+        }
         return planes;
     }
 }

@@ -6,7 +6,7 @@ namespace MobileViT.Compiled.Imaging;
 /// <item><see cref="Antialiased"/>: torchvision's <c>F.resize(uint8 tensor, antialias=True)</c>, which is PIL's
 /// <c>Image.resize</c> algorithm (separable convolution, horizontal pass first, the filter stretched by the scale when
 /// shrinking, fixed-point weights, each pass rounded back to 8 bits). This is what <c>MobileViTImageProcessor</c> does.</item>
-/// <item><see cref="BilinearFloat"/>: PyTorch's <c>F.interpolate(mode="bilinear", align_corners=False)</c> on floats,
+/// <item><see cref="BilinearFloat(ReadOnlySpan{float}, int, int, int, Span{float}, int, int)"/> (and its overload on 8-bit images): PyTorch's <c>F.interpolate(mode="bilinear", align_corners=False)</c> on floats,
 /// half-pixel centres, no antialiasing.</item>
 /// </list>
 /// </summary>
@@ -25,7 +25,7 @@ public static class Resize
     public static RawImage Antialiased(RawImage image, int height, int width, Resampling filter, FixedPoint fixedPoint = FixedPoint.Torchvision)
     {
         ArgumentNullException.ThrowIfNull(image);
-        RawImage.Validate(width, height);
+        RawImage.Validate(width, height, RawImage.MaxPixels);
         int c = image.Channels;
         byte[] current = image.Pixels;
         int currentWidth = image.Width;
@@ -77,28 +77,67 @@ public static class Resize
     /// </summary>
     public static void BilinearFloat(ReadOnlySpan<float> input, int channels, int inHeight, int inWidth, Span<float> output, int outHeight, int outWidth)
     {
-        RawImage.Validate(inWidth, inHeight);
-        RawImage.Validate(outWidth, outHeight);
+        RawImage.Validate(inWidth, inHeight, RawImage.MaxPixels);
+        RawImage.Validate(outWidth, outHeight, RawImage.MaxPixels);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(channels);
         if (input.Length != (long)channels * inHeight * inWidth) throw new ArgumentException($"input has {input.Length} floats, not {channels}x{inHeight}x{inWidth}", nameof(input));
         if (output.Length != (long)channels * outHeight * outWidth) throw new ArgumentException($"output has {output.Length} floats, not {channels}x{outHeight}x{outWidth}", nameof(output));
-        var (y0, y1, ly0, ly1) = LinearIndices(inHeight, outHeight);
-        var (x0, x1, lx0, lx1) = LinearIndices(inWidth, outWidth);
+        var rows = LinearIndices(inHeight, outHeight);
+        var columns = LinearIndices(inWidth, outWidth);
         for (int c = 0; c < channels; c++)
         {
             var plane = input.Slice(c * inHeight * inWidth, inHeight * inWidth);
             var target = output.Slice(c * outHeight * outWidth, outHeight * outWidth);
             for (int y = 0; y < outHeight; y++)
+                BlendRow(plane.Slice(rows.I0[y] * inWidth, inWidth), plane.Slice(rows.I1[y] * inWidth, inWidth), rows.L0[y], rows.L1[y],
+                    columns, target.Slice(y * outWidth, outWidth));
+        }
+    }
+
+    /// <summary>
+    /// <see cref="BilinearFloat(ReadOnlySpan{float}, int, int, int, Span{float}, int, int)"/> of the image's values times
+    /// <paramref name="scale"/>, into channel-major <paramref name="output"/> (channels x outHeight x outWidth), with the
+    /// same results. Only the two source rows an output row reads are converted to floats, so a large image costs no
+    /// full-size float copy (4 bytes per value).
+    /// </summary>
+    public static void BilinearFloat(RawImage image, float scale, Span<float> output, int outHeight, int outWidth)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        RawImage.Validate(outWidth, outHeight, RawImage.MaxPixels);
+        int channels = image.Channels, inWidth = image.Width;
+        if (output.Length != (long)channels * outHeight * outWidth) throw new ArgumentException($"output has {output.Length} floats, not {channels}x{outHeight}x{outWidth}", nameof(output));
+        var rows = LinearIndices(image.Height, outHeight);
+        var columns = LinearIndices(inWidth, outWidth);
+        var r0 = new float[inWidth];
+        var r1 = new float[inWidth];
+        for (int c = 0; c < channels; c++)
+        {
+            var target = output.Slice(c * outHeight * outWidth, outHeight * outWidth);
+            for (int y = 0; y < outHeight; y++)
             {
-                var r0 = plane.Slice(y0[y] * inWidth, inWidth);
-                var r1 = plane.Slice(y1[y] * inWidth, inWidth);
-                for (int x = 0; x < outWidth; x++)
-                {
-                    float top = lx0[x] * r0[x0[x]] + lx1[x] * r0[x1[x]];
-                    float bottom = lx0[x] * r1[x0[x]] + lx1[x] * r1[x1[x]];
-                    target[y * outWidth + x] = ly0[y] * top + ly1[y] * bottom;
-                }
+                ScaledRow(image, c, rows.I0[y], scale, r0);
+                ScaledRow(image, c, rows.I1[y], scale, r1);
+                BlendRow(r0, r1, rows.L0[y], rows.L1[y], columns, target.Slice(y * outWidth, outWidth));
             }
+        }
+    }
+
+    private static void ScaledRow(RawImage image, int channel, int y, float scale, Span<float> row)
+    {
+        int c = image.Channels;
+        var pixels = image.Pixels.AsSpan(y * image.Width * c, image.Width * c);
+        for (int x = 0; x < row.Length; x++) row[x] = pixels[x * c + channel] * scale;
+    }
+
+    private static void BlendRow(ReadOnlySpan<float> r0, ReadOnlySpan<float> r1, float ly0, float ly1,
+        (int[] I0, int[] I1, float[] L0, float[] L1) columns, Span<float> target)
+    {
+        var (x0, x1, lx0, lx1) = columns;
+        for (int x = 0; x < target.Length; x++)
+        {
+            float top = lx0[x] * r0[x0[x]] + lx1[x] * r0[x1[x]];
+            float bottom = lx0[x] * r1[x0[x]] + lx1[x] * r1[x1[x]];
+            target[x] = ly0 * top + ly1 * bottom;
         }
     }
 
