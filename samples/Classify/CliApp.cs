@@ -135,8 +135,8 @@ internal static class CliApp
     // The same option for classify and segment: refuses an image by its header before decoding it (decompression bombs).
     private static Option<long> MaxPixelsOption() => new("--max-pixels")
     {
-        Description = "Refuse images whose header declares more than N pixels (width x height), before decoding them; "
-            + $"default {RawImage.DefaultMaxPixels} (Pillow's limit), at most {RawImage.MaxPixels}.",
+        Description = "Refuse images whose header declares more than N pixels (width x height), before decoding them "
+            + $"(the default is Pillow's limit); at most {RawImage.MaxPixels}.",
         DefaultValueFactory = _ => RawImage.DefaultMaxPixels,
         HelpName = "N",
     };
