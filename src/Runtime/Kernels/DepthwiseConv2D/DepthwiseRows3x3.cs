@@ -19,8 +19,11 @@ namespace MobileViT.Compiled.Kernels;
 [SkipLocalsInit]
 internal static unsafe class DepthwiseRows3x3
 {
+    /// <summary>Whether the kernel exists on this path (AVX-512 only; elsewhere the general kernel runs). Also read by <see cref="KernelInfo"/>.</summary>
+    public static bool Available(Isa isa) => isa == Isa.Vector512 && Avx512F.IsSupported;
+
     public static bool Applies(int kernelSize, int stride, int padding, int dilation, int width, Isa isa)
-        => isa == Isa.Vector512 && Avx512F.IsSupported && kernelSize == 3 && padding == 1 && dilation == 1
+        => Available(isa) && kernelSize == 3 && padding == 1 && dilation == 1
            && (stride == 1 ? width % 8 == 0 : stride == 2 && width % 16 == 0);
 
     /// <summary>Channels [c0, c1): input [c, height, width], output [c, outHeight, width / stride].</summary>

@@ -7,6 +7,9 @@ namespace MobileViT.Compiled.Kernels;
 /// </summary>
 public static class ResizeBilinear
 {
+    /// <summary>The path the resize runs on: a scalar loop so far. Read by <see cref="KernelInfo"/>.</summary>
+    internal static Isa Tier => Isa.Scalar;
+
     public static void Run(ReadOnlySpan<float> input, Span<float> output, int channels,
         int inHeight, int inWidth, int outHeight, int outWidth)
     {
