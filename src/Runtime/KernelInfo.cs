@@ -65,7 +65,8 @@ public static class KernelInfo
             Entry("linear", best, $"{isa} {FmaName(best)}"),
             Entry("activations (SiLU/exp)", best, $"{isa} polynomial, 2^n by {ScaleName(best)}"),
             Entry("global average pool", best, $"{isa} adds"),
-            Entry("bilinear resize", ResizeBilinear.Tier, ResizeBilinear.Tier == Isa.Scalar ? "scalar float" : $"{Instructions(ResizeBilinear.Tier)}"),
+            Entry("bilinear resize", ResizeBilinear.Tier, ResizeBilinear.Tier == Isa.Scalar ? "scalar float"
+                : $"portable Vector128 ({Instructions(Isa.Vector128)}) blends; the column taps are gathered by scalar loads"),
             Entry("crop/pad", CropPad.Tier, "Span.CopyTo/Clear (the runtime's memmove)"),
         };
         return paths;

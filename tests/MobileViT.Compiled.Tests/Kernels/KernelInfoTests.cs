@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using MobileViT.Compiled.Kernels;
 using Xunit.Abstractions;
 
@@ -57,5 +58,15 @@ public class KernelInfoTests(ITestOutputHelper output)
         bool tiny = Gemm.TinyNApplies(KernelIsa.Lanes(KernelIsa.Best));
         Assert.Equal(tiny ? "Vector256" : KernelIsa.Best.ToString(), byName["tiny-N GEMM (1-4 pixels)"].Path);
         Assert.Equal(DepthwiseRows3x3.Available(KernelIsa.Best) ? "Vector512" : KernelIsa.Best.ToString(), byName["depthwise rows3x3"].Path);
+    }
+
+    [Fact]
+    public void NoKernelRunsScalarWhereVector128IsAccelerated()
+    {
+        // Also run under DOTNET_EnableAVX512=0 and DOTNET_EnableAVX=0 (the Vector256 and Vector128-only x64 machines).
+        Assert.True(Vector128.IsHardwareAccelerated, "every supported target (x64, ARM64) accelerates Vector128");
+        Assert.Empty(KernelInfo.Paths.Where(p => p.Path == "Scalar").Select(p => p.Kernel));
+        // And as a NEON machine sees it: the widest path Vector128.
+        Assert.Empty(KernelInfo.Collect(Isa.Vector128).Where(p => p.Path == "Scalar").Select(p => p.Kernel));
     }
 }
