@@ -59,7 +59,7 @@ public static class KernelInfo
                 : Entry("depthwise rows3x3", best, $"not on this path: the general depthwise kernel runs ({isa})"),
             Entry("patch attention", best, $"{isa} {FmaName(best)} 4x2-vector tiles, base-2 softmax"),
             Entry("patch attention interleave", Min(TokenInterleave.Best, best), InterleaveDetail(Min(TokenInterleave.Best, best))),
-            Entry("separable attention", best, $"{isa} (2x2 patches)"),
+            Entry("separable attention", best, $"{isa} on 2x2 patches; Vector128 with a partial last vector for rows of 4n + 2 floats"),
             Entry("LayerNorm", best, $"{isa} over pixels"),
             Entry("GroupNorm", GroupNorm.Tier, $"System.Numerics.Vector<float> ({Instructions(GroupNorm.Tier)})"),
             Entry("linear", best, $"{isa} {FmaName(best)}"),
