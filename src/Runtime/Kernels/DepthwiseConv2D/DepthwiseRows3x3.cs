@@ -15,6 +15,14 @@ namespace MobileViT.Compiled.Kernels;
 /// Applies to rows of whole half vectors: width a multiple of 8 (stride 1) or of 16 (stride 2); a last half vector
 /// is loaded with zeros above it (the padding column right of the row) and stored as a Vector256. The general kernel
 /// ran the 16x16 -> 8x8 stride-2 layers at 3 % of the FMA peak, 8 of 16 lanes busy and every row through scalar tails.
+/// <para>
+/// No Vector128 (NEON, SSE) twin: there the general kernel is already all vectors (ring rows copied with vector
+/// loads, stride 2 split by uzp1/uzp2 on ARM64, 9 loads and 9 FMAs per 4 outputs, no scalar tails on 4n-wide rows), and
+/// what this kernel saves is loads: 16-byte loads rarely cross a cache line (3 of 16 offsets against 15 of 16 for
+/// 64-byte ones) and ARM64 cores issue 2-3 per cycle, so 9 loads take no longer than the 9 FMAs on 2 FMA pipes. Building
+/// the neighbour columns instead (ext/palignr, 6 per 4 outputs) runs on the same vector pipes as the FMAs on
+/// Cortex-A76/Neoverse-N1, 15 pipe operations instead of 9: slower there, not faster.
+/// </para>
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class DepthwiseRows3x3
