@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using MobileViT.Compiled.Kernels;
 using MobileViT.Compiled.Kernels.Reference;
@@ -32,6 +33,18 @@ public unsafe class ShuffleTests
             for (int i = done; i < count; i++) { actual[2 * i] = even[i]; actual[2 * i + 1] = odd[i]; }
             Assert.Equal(expected, actual);
         }
+    }
+
+    [Fact]
+    public void Ops128PairsTakeTheMachinesTwoInstructionShuffles()
+    {
+        var expected = RuntimeInformation.ProcessArchitecture switch
+        {
+            Architecture.Arm64 => PairShuffle.Zip,
+            Architecture.X64 or Architecture.X86 => PairShuffle.Unpack,
+            _ => PairShuffle.Portable,
+        };
+        Assert.Equal(expected, Ops128.Pairs);
     }
 
     [Fact]
