@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace MobileViT.Compiled.Benchmarks;
 
 /// <summary>
@@ -34,57 +32,14 @@ internal static class PairedComparison
             bench.Setup(); // also checks that both give the same answer
             try
             {
-                // Time-based warm-up, so that tiered JIT has finished with both before anything counts.
-                for (var warm = Stopwatch.StartNew(); warm.Elapsed.TotalSeconds < 2;)
-                {
-                    bench.OnnxRuntime();
-                    bench.Compiled();
-                }
-                var ours = new List<double>();
-                var ort = new List<double>();
-                var ratios = new List<double>();
-                for (var clock = Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < seconds || ratios.Count < 10;)
-                {
-                    bool oursFirst = ratios.Count % 2 == 0;
-                    double a = Time(oursFirst ? bench.Compiled : bench.OnnxRuntime, blocks);
-                    double b = Time(oursFirst ? bench.OnnxRuntime : bench.Compiled, blocks);
-                    double o = oursFirst ? a : b, r = oursFirst ? b : a;
-                    ours.Add(o);
-                    ort.Add(r);
-                    ratios.Add(o / r);
-                }
-                ratios.Sort();
-                Console.WriteLine($"| {model} | {ratios.Count} | {Median(ours):F3} | {Median(ort):F3} | **{Median(ratios):F2}** | " +
-                    $"{ratios[ratios.Count / 4]:F2}–{ratios[3 * ratios.Count / 4]:F2} |");
+                var result = PairedRounds.Measure(bench.Compiled, bench.OnnxRuntime, blocks, seconds);
+                Console.WriteLine($"| {model} | {result.Ratios.Count} | {result.OursMedian:F3} | {result.PeerMedian:F3} | **{result.Ratio:F2}** | " +
+                    $"{result.LowerQuartile:F2}–{result.UpperQuartile:F2} |");
             }
             finally
             {
                 bench.Cleanup();
             }
         }
-    }
-
-    /// <summary>One run's milliseconds, or with <paramref name="block"/> the median of a block (see the class summary).</summary>
-    private static double Time(Action run, bool block)
-    {
-        if (!block) return Once(run);
-        var settle = Stopwatch.StartNew();
-        for (int i = 0; i < 2 || settle.ElapsedMilliseconds < 100; i++) run();
-        var times = new List<double>();
-        for (var clock = Stopwatch.StartNew(); times.Count < 4 || clock.ElapsedMilliseconds < 40;) times.Add(Once(run));
-        return Median(times);
-    }
-
-    private static double Once(Action run)
-    {
-        long start = Stopwatch.GetTimestamp();
-        run();
-        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.OrderBy(v => v).ToList();
-        return sorted[sorted.Count / 2];
     }
 }

@@ -1,0 +1,44 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using MobileViT.Compiled.Benchmarks;
+
+// The shipped-speed benchmark (run.sh builds it as a NativeAOT consumer of the packed package):
+//   paired [threads] [seconds per model] [model ...]  ours / ONNX Runtime from alternating runs in this process
+//   profile <model> [threads] [runs]                  per-layer profile of our model as published
+string mode = args.Length > 0 ? args[0] : "paired";
+Console.WriteLine($"{RuntimeInformation.ProcessArchitecture}, NativeAOT: {!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported}, " +
+    $"vectors: 512 {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, 256 {System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated}, " +
+    $"128 {System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated}");
+if (mode == "profile") { LayerProfiler.Profile(args[1..]); return; }
+if (mode != "paired") { Console.Error.WriteLine("usage: paired [threads] [seconds] [model ...] | profile <model> [threads] [runs]"); Environment.Exit(2); }
+
+int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
+double seconds = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 15;
+string[] models = args.Length > 3 ? args[3..] :
+    ["mobilevit-xx-small", "mobilevit-x-small", "mobilevit-small", "mobilevitv2-0.5", "deeplabv3-mobilevit-xx-small"];
+bool blocks = threads > 1;
+Console.WriteLine($"{threads} thread(s), alternating {(blocks ? "blocks of runs" : "single runs")} for {seconds:0} s per model");
+Console.WriteLine("| model | rounds | ours median ms | ORT median ms | ours / ORT: median of rounds | quartiles |");
+Console.WriteLine("|---|---:|---:|---:|---:|---|");
+foreach (var model in models)
+{
+    using var ours = ModelCatalog.Create(model, threads);
+    var input = ModelCatalog.Input(model);
+    var output = new float[ours.OutputLength];
+    var peerOutput = new float[ours.OutputLength];
+    using var ort = new OnnxRuntimeModel(ModelCatalog.OnnxPath(model), input, peerOutput,
+        [1, ours.InputChannels, ours.InputHeight, ours.InputWidth], ModelCatalog.OutputShape(ours), threads);
+    ours.Run(input, output);
+    ort.Run();
+    float maxError = 0, maxReference = 0;
+    for (int i = 0; i < output.Length; i++)
+    {
+        maxError = Math.Max(maxError, Math.Abs(output[i] - peerOutput[i]));
+        maxReference = Math.Max(maxReference, Math.Abs(peerOutput[i]));
+    }
+    if (!(maxError <= 1e-3f * Math.Max(1f, maxReference)))
+        throw new InvalidOperationException($"{model}: ours and ONNX Runtime disagree by {maxError}");
+    var result = PairedRounds.Measure(() => ours.Run(input, output), ort.Run, blocks, seconds);
+    Console.WriteLine($"| {model} | {result.Ratios.Count} | {result.OursMedian:F3} | {result.PeerMedian:F3} | **{result.Ratio:F2}** | " +
+        $"{result.LowerQuartile:F2}–{result.UpperQuartile:F2} |");
+}
