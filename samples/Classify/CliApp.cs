@@ -99,6 +99,12 @@ internal static class CliApp
         evalFashion.SetAction(parse => Guard(stderr, () => EvalFashion(parse.GetValue(data)!, parse.GetValue(evalThreads), parse.GetValue(limit), stdout, stderr, terminal)));
         root.Subcommands.Add(evalFashion);
         root.Subcommands.Add(BuildSegment(stdout, stderr));
+
+        var info = new Command("info",
+            "Prints the machine's architecture and vector instruction sets and, per kernel, the path it runs in this binary "
+            + "(Vector512, Vector256, Vector128 or Scalar; under NativeAOT fixed by the instruction set the binary was compiled for).");
+        info.SetAction(_ => { stdout.Write(MobileViT.Compiled.KernelInfo.Describe()); return 0; });
+        root.Subcommands.Add(info);
         return root;
     }
 

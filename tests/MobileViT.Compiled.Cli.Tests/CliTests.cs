@@ -200,4 +200,15 @@ public class CliTests
         Assert.Equal("error: samples/images/no-such.png: file not found", stderr.Trim());
         Assert.Contains("Bag (8)", stdout);
     }
+
+    [Fact]
+    public void InfoListsEveryKernelWithTheTierThisProcessRuns()
+    {
+        var (code, stdout, stderr) = Cli.Run("info");
+        Assert.Equal(0, code);
+        Assert.Equal("", stderr);
+        Assert.Contains($"Process architecture: {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture}", stdout);
+        foreach (var path in MobileViT.Compiled.KernelInfo.Paths)
+            Assert.Contains(stdout.Split('\n'), line => line.StartsWith(path.Kernel + " ", StringComparison.Ordinal) && line.Contains(" " + path.Path + " "));
+    }
 }
