@@ -18,8 +18,8 @@ string[] models = args.Length > 3 ? args[3..] :
     ["mobilevit-xx-small", "mobilevit-x-small", "mobilevit-small", "mobilevitv2-0.5", "deeplabv3-mobilevit-xx-small"];
 bool blocks = threads > 1;
 Console.WriteLine($"{threads} thread(s), alternating {(blocks ? "blocks of runs" : "single runs")} for {seconds:0} s per model");
-Console.WriteLine("| model | rounds | ours median ms | ORT median ms | ours / ORT: median of rounds | quartiles |");
-Console.WriteLine("|---|---:|---:|---:|---:|---|");
+Console.WriteLine("| model | rounds | ours median ms | ours GFLOP/s | ORT median ms | ours / ORT: median of rounds | quartiles |");
+Console.WriteLine("|---|---:|---:|---:|---:|---:|---|");
 foreach (var model in models)
 {
     using var ours = ModelCatalog.Create(model, threads);
@@ -39,6 +39,7 @@ foreach (var model in models)
     if (!(maxError <= 1e-3f * Math.Max(1f, maxReference)))
         throw new InvalidOperationException($"{model}: ours and ONNX Runtime disagree by {maxError}");
     var result = PairedRounds.Measure(() => ours.Run(input, output), ort.Run, blocks, seconds);
-    Console.WriteLine($"| {model} | {result.Ratios.Count} | {result.OursMedian:F3} | {result.PeerMedian:F3} | **{result.Ratio:F2}** | " +
+    double gflops = 2.0 * ours.LayerMultiplyAccumulates.Sum() / result.OursMedian / 1e6; // the model's multiply-adds as written
+    Console.WriteLine($"| {model} | {result.Ratios.Count} | {result.OursMedian:F3} | {gflops:F1} | {result.PeerMedian:F3} | **{result.Ratio:F2}** | " +
         $"{result.LowerQuartile:F2}–{result.UpperQuartile:F2} |");
 }

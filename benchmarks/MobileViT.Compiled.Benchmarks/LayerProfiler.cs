@@ -30,7 +30,7 @@ internal static class LayerProfiler
 
         // The machine's FMA peak: the best of the 512- and 256-bit loops, measured before and after the runs (a neighbour
         // on a shared machine can depress one measurement; the peak cannot be exceeded, so the best one is the truth).
-        double peak1 = Math.Max(FmaPeak.Measure512(), FmaPeak.Measure256());
+        double peak1 = FmaPeak.MeasureAccelerated();
         using var t = ModelCatalog.Create(model, threads);
         var input = ModelCatalog.Input(model);
         var output = new float[t.OutputLength];
@@ -50,7 +50,7 @@ internal static class LayerProfiler
             totals[r] = (stamps[layers] - stamps[0]) * 1000.0 / Stopwatch.Frequency;
         }
 
-        peak1 = Math.Max(peak1, Math.Max(FmaPeak.Measure512(), FmaPeak.Measure256()));
+        peak1 = Math.Max(peak1, FmaPeak.MeasureAccelerated());
         double peak = peak1 * threads;
         var medians = times.Select(Median).ToArray();
         double total = Median(totals);
