@@ -6,7 +6,7 @@ using MobileViT.Compiled.Imaging;
 namespace MobileViT.Cli;
 
 /// <summary>The `mobilevit` command line (System.CommandLine): classify images, or evaluate on Fashion-MNIST.</summary>
-internal static class CliApp
+internal static partial class CliApp
 {
     /// <summary>Parses <paramref name="args"/> and runs the command; returns the process exit code.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Terminal terminal)
@@ -99,6 +99,8 @@ internal static class CliApp
         evalFashion.SetAction(parse => Guard(stderr, () => EvalFashion(parse.GetValue(data) ?? FashionMnist.DefaultFolder(), parse.GetValue(evalThreads), parse.GetValue(limit), stdout, stderr, terminal)));
         root.Subcommands.Add(evalFashion);
         root.Subcommands.Add(BuildSegment(stdout, stderr));
+        root.Subcommands.Add(BuildEmbed(stdout, stderr));
+        root.Subcommands.Add(BuildSimilar(stdout, stderr));
         return root;
     }
 

@@ -39,6 +39,6 @@ public sealed partial class ModelGenerator
         }
         return new NetworkPlan(steps.ToEquatableArray(), network.Values.ToEquatableArray(), offsets.ToEquatableArray(),
             arena, scratch, network.Tensors.ToEquatableArray(), stages.ToEquatableArray(), network.InputShape,
-            network.OutputShape, network.MultiplyAccumulates);
+            network.OutputShape, network.MultiplyAccumulates, network.FeatureValue);
     }
 }

@@ -88,7 +88,7 @@ public class DiagnosticTests
 
     [Theory]
     [InlineData("model_type", "\"bert\"", "bert")]
-    [InlineData("architectures", "[\"MobileViTModel\"]", "MobileViTModel")]
+    [InlineData("architectures", "[\"MobileViTV2Model\"]", "MobileViTV2Model")] // the V2 backbone in a MobileViT (V1) config
     public void MVC006_UnsupportedModel(string field, string json, string named)
     {
         var config = Config();

@@ -31,14 +31,23 @@ internal sealed record ModelConfig(
     public const string Segmentation = "MobileViTForSemanticSegmentation";
     public const string V2Classification = "MobileViTV2ForImageClassification";
     public const string V2Segmentation = "MobileViTV2ForSemanticSegmentation";
+    /// <summary>The backbone without a head: its output is the pooled features (pooler_output).</summary>
+    public const string Features = "MobileViTModel";
+    public const string V2Features = "MobileViTV2Model";
 
     /// <summary>MobileViTV2 (separable self-attention, GroupNorm, width multiplier) rather than MobileViT.</summary>
     public bool IsV2 => ModelType == "mobilevitv2";
 
     public bool IsSegmentation => Architecture is Segmentation or V2Segmentation;
 
-    /// <summary>The safetensors prefix of the backbone's tensors.</summary>
-    public string Prefix => IsV2 ? "mobilevitv2." : "mobilevit.";
+    /// <summary>A backbone alone (MobileViTModel, MobileViTV2Model): features, no labels, no Run.</summary>
+    public bool IsHeadless => Architecture is Features or V2Features;
+
+    /// <summary>
+    /// The safetensors prefix of the backbone's tensors: none for a headless backbone, whose save_pretrained writes
+    /// its own tensor names; the base model's name inside a model with a head.
+    /// </summary>
+    public string Prefix => IsHeadless ? "" : IsV2 ? "mobilevitv2." : "mobilevit.";
 }
 
 /// <summary>One tensor of the weights manifest (the safetensors header).</summary>

@@ -85,7 +85,7 @@ internal sealed class ConfigParser
         int outputStride = Int("output_stride", 32, 1, 64);
         bool qkvBias = Bool("qkv_bias", true);
         double eps = Double("layer_norm_eps", 1e-5, 0, 1);
-        var labels = ReadLabels();
+        var labels = architecture is ModelConfig.Features or ModelConfig.V2Features ? Array.Empty<string>() : ReadLabels(); // a backbone has no labels
         int asppChannels = Int("aspp_out_channels", 256, 1, MaxChannels);
         var atrousRates = _root.Get("atrous_rates") is null ? new[] { 6, 12, 18 } : IntArray("atrous_rates", 3, 1, 1024);
         bool segmentation = architecture is ModelConfig.Segmentation or ModelConfig.V2Segmentation;
@@ -119,6 +119,7 @@ internal sealed class ConfigParser
     {
         string Classification = v2 ? ModelConfig.V2Classification : ModelConfig.Classification;
         string Segmentation = v2 ? ModelConfig.V2Segmentation : ModelConfig.Segmentation;
+        string Features = v2 ? ModelConfig.V2Features : ModelConfig.Features;
         var field = _root.Get("architectures");
         if (field is null || field is JsonLiteral { Value: null }) return Classification;
         if (field is not JsonArray array || array.Items.Count != 1 || array.Items[0] is not JsonString name)
@@ -126,9 +127,9 @@ internal sealed class ConfigParser
             WrongType("architectures", field, "an array of one class name");
             return Classification;
         }
-        if (name.Value != Classification && name.Value != Segmentation)
+        if (name.Value != Classification && name.Value != Segmentation && name.Value != Features)
             _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, name.Line, name.Column, _path, "architecture", name.Value,
-                $"supported with this model_type: {Classification}, {Segmentation}"));
+                $"supported with this model_type: {Classification}, {Segmentation}, {Features}"));
         return name.Value;
     }
 

@@ -85,7 +85,7 @@ public class BuildTimeHardeningTests
         // unsupported model_type, values
         ["config: model_type bert"] = (() => Folder(ConfigWith("model_type", "\"bert\"")), "MVC006", ["config.json", "model_type", "bert"]),
         ["config: model_type empty"] = (() => Folder(ConfigWith("model_type", "\"\"")), "MVC006", ["model_type"]),
-        ["config: architecture MobileViTModel"] = (() => Folder(ConfigWith("architectures", "[\"MobileViTModel\"]")), "MVC006", ["MobileViTModel"]),
+        ["config: architecture MobileViTV2Model in a V1 config"] = (() => Folder(ConfigWith("architectures", "[\"MobileViTV2Model\"]")), "MVC006", ["MobileViTV2Model"]),
         ["config: hidden_act gelu"] = (() => Folder(ConfigWith("hidden_act", "\"gelu\"")), "MVC016", ["'hidden_act'", "gelu"]),
         ["config: output_stride 16 for a classifier"] = (() => Folder(ConfigWith("output_stride", "16")), "MVC016", ["'output_stride'", "16"]),
         // absurd image_size
