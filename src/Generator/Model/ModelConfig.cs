@@ -25,7 +25,8 @@ internal sealed record ModelConfig(
     double WidthMultiplier,
     EquatableArray<int> BaseAttentionDims,
     EquatableArray<int> AttentionBlocks,
-    double FfnMultiplier)
+    double FfnMultiplier,
+    TextLocation ImageSizeLocation)
 {
     public const string Classification = "MobileViTForImageClassification";
     public const string Segmentation = "MobileViTForSemanticSegmentation";
@@ -51,7 +52,8 @@ internal sealed record ModelConfig(
 }
 
 /// <summary>One tensor of the weights manifest (the safetensors header).</summary>
-internal sealed record TensorEntry(string Name, string DType, EquatableArray<long> Shape, long Begin, long End);
+/// <param name="Location">Where its entry is in model.safetensors (for diagnostics).</param>
+internal sealed record TensorEntry(string Name, string DType, EquatableArray<long> Shape, long Begin, long End, TextLocation Location);
 
 /// <summary>The weights manifest the build wrote for model.safetensors.</summary>
 internal sealed record WeightsManifest(string WeightsPath, long FileLength, string Sha256, EquatableArray<TensorEntry> Tensors);

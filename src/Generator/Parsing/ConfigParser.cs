@@ -30,7 +30,7 @@ internal sealed class ConfigParser
     {
         if (text is null)
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigMissing, path, 0, 0, path));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigMissing, path, TextLocation.FileStart));
             return null;
         }
         return new ConfigParser(path, diagnostics).Parse(text);
@@ -45,7 +45,7 @@ internal sealed class ConfigParser
         }
         catch (JsonParseException e)
         {
-            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigNotJson, _path, e.Line, e.Column, _path, e.Line, e.Column, e.Message));
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigNotJson, _path, TextLocation.At(e.Position, e.Line, e.Column), e.Message));
             return null;
         }
         if (root is not JsonObject rootObject)
@@ -62,7 +62,7 @@ internal sealed class ConfigParser
         if (declaredType is not null && modelType != "mobilevit" && !v2)
         {
             var field = _root.Get("model_type")!;
-            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, field.Line, field.Column, _path, "model_type", modelType,
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, TextLocation.Of(field), "model_type", modelType,
                 "supported: 'mobilevit', 'mobilevitv2'"));
         }
         string architecture = ReadArchitecture(v2);
@@ -112,7 +112,7 @@ internal sealed class ConfigParser
         return new ModelConfig(modelType, architecture, numChannels, imageSize, patchSize, hidden.ToEquatableArray(), neck.ToEquatableArray(),
             heads, mlpRatio, expandRatio, hiddenAct, kernelSize, outputStride, qkvBias, eps, labels.ToEquatableArray(),
             asppChannels, atrousRates.ToEquatableArray(), widthMultiplier, attentionDims.ToEquatableArray(),
-            attentionBlocks.ToEquatableArray(), ffnMultiplier);
+            attentionBlocks.ToEquatableArray(), ffnMultiplier, TextLocation.Of(_root.Get("image_size")));
     }
 
     private string ReadArchitecture(bool v2)
@@ -128,7 +128,7 @@ internal sealed class ConfigParser
             return Classification;
         }
         if (name.Value != Classification && name.Value != Segmentation && name.Value != Features)
-            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, name.Line, name.Column, _path, "architecture", name.Value,
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, TextLocation.Of(name), "architecture", name.Value,
                 $"supported with this model_type: {Classification}, {Segmentation}, {Features}"));
         return name.Value;
     }
@@ -170,12 +170,15 @@ internal sealed class ConfigParser
         return labels!;
     }
 
+    /// <summary>A missing field's place: the opening brace of the object it belongs in.</summary>
+    private TextLocation ObjectStart => TextLocation.At(_root.Start, _root.Line, _root.Column);
+
     private string? RequiredString(string name, string modelKind)
     {
         var field = _root.Get(name);
         if (field is null)
         {
-            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldMissing, _path, 1, 1, _path, name, modelKind));
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldMissing, _path, ObjectStart, name, modelKind));
             return null;
         }
         if (field is JsonString s) return s.Value;
@@ -251,7 +254,7 @@ internal sealed class ConfigParser
         var field = _root.Get(name);
         if (field is null)
         {
-            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldMissing, _path, 1, 1, _path, name, "MobileViT"));
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldMissing, _path, ObjectStart, name, "MobileViT"));
             return null;
         }
         if (field is not JsonArray array)
@@ -275,21 +278,19 @@ internal sealed class ConfigParser
     }
 
     private void WrongType(string name, JsonValue field, string expected)
-        => _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldWrongType, _path, field.Line, field.Column,
-            _path, field.Line, field.Column, name, expected, Describe(field)));
+        => _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldWrongType, _path, TextLocation.Of(field),
+            name, expected, Describe(field)));
 
     private void Invalid(string name, string value, string why, JsonValue? field = null)
     {
         field ??= _root.Get(name);
-        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigValueInvalid, _path, field?.Line ?? 1, field?.Column ?? 1,
-            _path, field?.Line ?? 1, field?.Column ?? 1, name, value, why));
+        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigValueInvalid, _path, TextLocation.Of(field), name, value, why));
     }
 
     private void Unsupported(string name, string value, string why)
     {
         var field = _root.Get(name);
-        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigValueUnsupported, _path, field?.Line ?? 1, field?.Column ?? 1,
-            _path, field?.Line ?? 1, field?.Column ?? 1, name, value, why));
+        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigValueUnsupported, _path, TextLocation.Of(field), name, value, why));
     }
 
     private static string Describe(JsonValue value) => value switch
