@@ -24,7 +24,7 @@ internal static class HeadlessCheckpoint
             long begin = entry["data_offsets"]![0]!.GetValue<long>(), end = entry["data_offsets"]![1]!.GetValue<long>();
             long start = data.Length;
             data.Write(file.AsSpan(dataStart + (int)begin, (int)(end - begin)));
-            header.Remove(name);
+            header.Remove(name); // a JSON node has one parent: detach it before adding it to the backbone's header
             entry["data_offsets"] = new JsonArray(start, data.Length);
             backbone[name[prefix.Length..]] = entry;
         }
