@@ -6,7 +6,7 @@ using MobileViT.Compiled.Imaging;
 namespace MobileViT.Cli;
 
 /// <summary>The `mobilevit` command line (System.CommandLine): classify images, or evaluate on Fashion-MNIST.</summary>
-internal static class CliApp
+internal static partial class CliApp
 {
     /// <summary>Parses <paramref name="args"/> and runs the command; returns the process exit code.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, Terminal terminal)
@@ -71,11 +71,11 @@ internal static class CliApp
                 parse.GetValue(maxPixels)),
             stdout, stderr, terminal)));
 
-        var data = new Option<string>("--data", "-d")
+        var data = new Option<string?>("--data", "-d")
         {
-            Description = $"Folder with the Fashion-MNIST test set in IDX format ({FashionMnist.ImagesFile}.gz and {FashionMnist.LabelsFile}.gz; "
-                + "the Debian package dataset-fashion-mnist installs them in the default folder).",
-            DefaultValueFactory = _ => FashionMnist.DefaultFolder,
+            Description = $"Folder with the Fashion-MNIST test set in IDX format ({FashionMnist.ImagesFile}.gz and {FashionMnist.LabelsFile}.gz). "
+                + $"Without it: ${FashionMnist.EnvironmentVariable} when set, else the copy the build puts next to the app (fashion-mnist/, "
+                + $"from the repository's tests/fixtures), else {FashionMnist.DebianFolder} (the Debian package dataset-fashion-mnist).",
             HelpName = "dir",
         };
         var evalThreads = new Option<int>("--threads", "-t")
@@ -96,9 +96,11 @@ internal static class CliApp
         {
             data, evalThreads, limit,
         };
-        evalFashion.SetAction(parse => Guard(stderr, () => EvalFashion(parse.GetValue(data)!, parse.GetValue(evalThreads), parse.GetValue(limit), stdout, stderr, terminal)));
+        evalFashion.SetAction(parse => Guard(stderr, () => EvalFashion(parse.GetValue(data) ?? FashionMnist.DefaultFolder(), parse.GetValue(evalThreads), parse.GetValue(limit), stdout, stderr, terminal)));
         root.Subcommands.Add(evalFashion);
         root.Subcommands.Add(BuildSegment(stdout, stderr));
+        root.Subcommands.Add(BuildEmbed(stdout, stderr));
+        root.Subcommands.Add(BuildSimilar(stdout, stderr));
 
         var info = new Command("info",
             "Prints the machine's architecture and vector instruction sets and, per kernel, the path it runs in this binary "

@@ -3,11 +3,17 @@ using System.IO.Compression;
 
 namespace MobileViT.Cli;
 
-/// <summary>The Fashion-MNIST test set in IDX format (as the Debian package dataset-fashion-mnist installs it).</summary>
+/// <summary>The Fashion-MNIST test set in IDX format (the repository's tests/fixtures/fashion-mnist, or the Debian package dataset-fashion-mnist).</summary>
 internal sealed class FashionMnist
 {
+    /// <summary>Names a folder holding the test set; it comes before the copy next to the app.</summary>
+    public const string EnvironmentVariable = "MOBILEVIT_FASHION_MNIST";
+
     /// <summary>Where the Debian package dataset-fashion-mnist puts the files.</summary>
-    public const string DefaultFolder = "/usr/share/datasets/fashion-mnist";
+    public const string DebianFolder = "/usr/share/datasets/fashion-mnist";
+
+    /// <summary>The repository's copy (tests/fixtures/fashion-mnist), which the build puts next to the app.</summary>
+    public static string BundledFolder => Path.Combine(AppContext.BaseDirectory, "fashion-mnist");
 
     public const string ImagesFile = "t10k-images-idx3-ubyte";
     public const string LabelsFile = "t10k-labels-idx1-ubyte";
@@ -34,12 +40,23 @@ internal sealed class FashionMnist
 
     public ReadOnlySpan<byte> Image(int i) => Pixels.AsSpan(i * Rows * Columns, Rows * Columns);
 
+    /// <summary>
+    /// The folder eval-fashion reads without --data: $MOBILEVIT_FASHION_MNIST when set (an explicit choice, used even if
+    /// it is wrong, so that a mistake is reported rather than silently replaced), else the copy next to the app when it
+    /// is there (every build has it; a published single binary does not), else the Debian package's folder.
+    /// </summary>
+    public static string DefaultFolder()
+    {
+        if (Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } chosen) return chosen;
+        return File.Exists(Path.Combine(BundledFolder, ImagesFile + ".gz")) ? BundledFolder : DebianFolder;
+    }
+
     /// <summary>Reads the test set from a folder holding t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each optionally .gz.</summary>
     /// <exception cref="InvalidDataException">A file is missing, malformed, or the two disagree (the message says which).</exception>
     public static FashionMnist Load(string folder)
     {
         if (!Directory.Exists(folder))
-            throw new InvalidDataException($"{folder}: no such folder (install the Debian package dataset-fashion-mnist, or pass --data with a folder holding {ImagesFile}.gz and {LabelsFile}.gz)");
+            throw new InvalidDataException($"{folder}: no such folder (pass --data or set {EnvironmentVariable} to a folder holding {ImagesFile}.gz and {LabelsFile}.gz: the repository's tests/fixtures/fashion-mnist, or the Debian package dataset-fashion-mnist's {DebianFolder})");
         string images = Find(folder, ImagesFile), labels = Find(folder, LabelsFile);
 
         byte[] pixels;

@@ -3,66 +3,66 @@ using Microsoft.CodeAnalysis;
 namespace MobileViT.Compiled.Generator;
 
 /// <summary>
-/// Every diagnostic the generator reports. One ID per problem, never renumbered; each message names the file,
-/// the field or tensor, and the offending value. Documentation: docs/diagnostics/ID.md.
+/// Every diagnostic the generator reports. One ID per problem, never renumbered. Each has a Location in the file at
+/// fault (config.json, or model.safetensors with its header's position), which MSBuild prints as "file(line,col):" in
+/// front of the message; so the message says only what is wrong, the field or tensor, and the value.
+/// Documentation: docs/diagnostics/ID.md in the repository and in the package (no help link: no published address).
 /// </summary>
 internal static class DiagnosticDescriptors
 {
     private const string Category = "MobileViT.Compiled";
 
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
-        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true,
-            helpLinkUri: $"https://github.com/mobilevit-compiled/mobilevit-compiled/blob/main/docs/diagnostics/{id}.md");
+        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     private static DiagnosticDescriptor Warning(string id, string title, string message) =>
-        new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true,
-            helpLinkUri: $"https://github.com/mobilevit-compiled/mobilevit-compiled/blob/main/docs/diagnostics/{id}.md");
+        new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
 
     public static readonly DiagnosticDescriptor ConfigMissing = Error("MVC001",
-        "config.json missing", "{0}: the model folder has no readable config.json");
+        "config.json missing", "the model folder has no readable config.json");
 
     public static readonly DiagnosticDescriptor ConfigNotJson = Error("MVC002",
-        "config.json is not valid JSON", "{0}({1},{2}): config.json is not valid JSON: {3}");
+        "config.json is not valid JSON", "config.json is not valid JSON: {0}");
 
     public static readonly DiagnosticDescriptor ConfigFieldMissing = Error("MVC003",
-        "Required config field missing", "{0}: config.json has no '{1}', which a {2} model needs");
+        "Required config field missing", "config.json has no '{0}', which a {1} model needs");
 
     public static readonly DiagnosticDescriptor ConfigFieldWrongType = Error("MVC004",
-        "Config field has the wrong type", "{0}({1},{2}): config field '{3}' must be {4}, but is {5}");
+        "Config field has the wrong type", "config field '{0}' must be {1}, but is {2}");
 
     public static readonly DiagnosticDescriptor ConfigValueInvalid = Error("MVC005",
-        "Config value out of range", "{0}({1},{2}): config field '{3}' has the value {4}: {5}");
+        "Config value out of range", "config field '{0}' has the value {1}: {2}");
 
     public static readonly DiagnosticDescriptor UnsupportedModel = Error("MVC006",
-        "Unsupported model type or architecture", "{0}: {1} '{2}' is not supported: {3}");
+        "Unsupported model type or architecture", "{0} '{1}' is not supported: {2}");
 
     public static readonly DiagnosticDescriptor ManifestInvalid = Error("MVC007",
-        "Weights file unreadable", "{0}: the weights file cannot be used: {1}");
+        "Weights file unreadable", "the weights file cannot be used: {0}");
 
     public static readonly DiagnosticDescriptor HeaderNotJson = Error("MVC008",
-        "Safetensors header is not valid JSON", "{0}: the safetensors header is not valid JSON at line {1}, column {2}: {3}");
+        "Safetensors header is not valid JSON", "the safetensors header is not valid JSON: {0}");
 
     public static readonly DiagnosticDescriptor TensorMissing = Error("MVC009",
-        "Tensor missing", "{0}: tensor '{1}' is missing; the model described by config.json needs it with shape [{2}]");
+        "Tensor missing", "tensor '{0}' is missing; the model described by config.json needs it with shape [{1}]");
 
     public static readonly DiagnosticDescriptor TensorShapeMismatch = Error("MVC010",
-        "Tensor has the wrong shape", "{0}: tensor '{1}' has shape [{2}], but config.json implies [{3}]");
+        "Tensor has the wrong shape", "tensor '{0}' has shape [{1}], but config.json implies [{2}]");
 
     public static readonly DiagnosticDescriptor TensorDTypeUnsupported = Error("MVC011",
-        "Tensor dtype unsupported", "{0}: tensor '{1}' has dtype '{2}'; the model takes F32, F16 or BF16");
+        "Tensor dtype unsupported", "tensor '{0}' has dtype '{1}'; the model takes F32, F16 or BF16");
 
     public static readonly DiagnosticDescriptor TensorEntryInvalid = Error("MVC012",
-        "Tensor entry invalid", "{0}: tensor '{1}': {2}");
+        "Tensor entry invalid", "tensor '{0}': {1}");
 
     public static readonly DiagnosticDescriptor TensorDuplicate = Error("MVC013",
-        "Duplicate tensor name", "{0}: tensor '{1}' appears more than once in the safetensors header");
+        "Duplicate tensor name", "tensor '{0}' appears more than once in the safetensors header");
 
     public static readonly DiagnosticDescriptor TensorUnused = Warning("MVC014",
-        "Unused tensors", "{0}: {1} tensor(s) are not used by the model and are ignored, e.g. '{2}'");
+        "Unused tensors", "{0} tensor(s) are not used by the model and are ignored, e.g. '{1}'");
 
     public static readonly DiagnosticDescriptor ClassNameInvalid = Error("MVC015",
-        "Invalid or duplicate class name", "{0}: the class name '{1}' cannot be used: {2}");
+        "Invalid or duplicate class name", "the class name '{0}' cannot be used: {1}");
 
     public static readonly DiagnosticDescriptor ConfigValueUnsupported = Error("MVC016",
-        "Config value not supported", "{0}({1},{2}): config field '{3}' has the value {4}, which this compiler does not support: {5}");
+        "Config value not supported", "config field '{0}' has the value {1}, which this compiler does not support: {2}");
 }

@@ -33,12 +33,12 @@ public sealed partial class ModelGenerator
         }
         catch (UnsupportedShapeException e)
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigValueUnsupported, spec.ConfigPath, 1, 1,
-                spec.ConfigPath, 1, 1, "image_size", spec.Config.ImageSize, e.Message));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigValueUnsupported, spec.ConfigPath, spec.Config.ImageSizeLocation,
+                "image_size", spec.Config.ImageSize, e.Message));
             return null;
         }
         return new NetworkPlan(steps.ToEquatableArray(), network.Values.ToEquatableArray(), offsets.ToEquatableArray(),
             arena, scratch, network.Tensors.ToEquatableArray(), stages.ToEquatableArray(), network.InputShape,
-            network.OutputShape, network.MultiplyAccumulates);
+            network.OutputShape, network.MultiplyAccumulates, network.FeatureValue);
     }
 }

@@ -11,16 +11,16 @@ public sealed partial class ModelGenerator
     internal static ModelSpec? Parse(ModelInput input, List<DiagnosticInfo> diagnostics)
     {
         if (!IsIdentifier(input.ClassName))
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNameInvalid, input.ConfigPath, 0, 0, input.ConfigPath, input.ClassName, "it is not a valid C# identifier (set ClassName on the MobileViTModel item)"));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNameInvalid, input.ConfigPath, TextLocation.FileStart, input.ClassName, "it is not a valid C# identifier (set ClassName on the MobileViTModel item)"));
         if (input.Namespace.Length > 0 && !IsQualifiedName(input.Namespace))
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNameInvalid, input.ConfigPath, 0, 0, input.ConfigPath, input.Namespace + "." + input.ClassName, "the namespace is not a valid C# name"));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNameInvalid, input.ConfigPath, TextLocation.FileStart, input.Namespace + "." + input.ClassName, "the namespace is not a valid C# name"));
 
         var config = ConfigParser.Parse(input.ConfigPath, input.ConfigText, diagnostics);
         WeightsManifest? weights = null;
         if (input.ManifestText is not null)
             weights = ManifestParser.Parse(input.ManifestPath, input.ManifestText, diagnostics);
         else if (input.ResourceName.Length > 0)
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ManifestInvalid, input.ManifestPath, 0, 0, input.ManifestPath, "the weights manifest the build should have written is missing"));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ManifestInvalid, input.ManifestPath, TextLocation.FileStart, "the weights manifest the build should have written is missing"));
 
         if (config is null || diagnostics.Count > 0) return null;
         return new ModelSpec(input.ClassName, input.Namespace, input.ResourceName, input.ModelName, input.ConfigPath, config, weights);

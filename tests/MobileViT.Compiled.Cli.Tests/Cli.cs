@@ -15,7 +15,10 @@ internal static class Cli
     }
 
     /// <summary>Runs the built mobilevit.dll with `dotnet` as a user would, from the repository root.</summary>
-    public static (int Code, string Stdout, string Stderr) RunProcess(params string[] args)
+    public static (int Code, string Stdout, string Stderr) RunProcess(params string[] args) => RunProcess(new Dictionary<string, string?>(), args);
+
+    /// <summary>The same with environment variables set, or removed where the value is null.</summary>
+    public static (int Code, string Stdout, string Stderr) RunProcess(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         string app = Path.Combine(AppContext.BaseDirectory, "mobilevit.dll");
         Assert.True(File.Exists(app), $"{app} is missing");
@@ -25,6 +28,11 @@ internal static class Cli
             RedirectStandardError = true,
             WorkingDirectory = Fixtures.RepoRoot,
         };
+        foreach (var (name, value) in environment)
+        {
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
+        }
         start.ArgumentList.Add(app);
         foreach (string arg in args) start.ArgumentList.Add(arg);
         using var process = Process.Start(start)!;

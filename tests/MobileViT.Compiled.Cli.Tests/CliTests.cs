@@ -161,6 +161,7 @@ public class CliTests
         (code, stdout, _) = Cli.Run("eval-fashion", "--help");
         Assert.Equal(0, code);
         Assert.Contains("--data", stdout);
+        Assert.Contains("MOBILEVIT_FASHION_MNIST", stdout);
         Assert.Contains("dataset-fashion-mnist", stdout);
     }
 

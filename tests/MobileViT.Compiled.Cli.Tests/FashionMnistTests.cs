@@ -5,7 +5,7 @@ using MobileViT.Compiled.Imaging;
 namespace MobileViT.Compiled.Cli.Tests;
 
 /// <summary>
-/// The embedded Fashion-MNIST model on the real test set (IDX files of the Debian package dataset-fashion-mnist):
+/// The embedded Fashion-MNIST model on the real test set (the IDX files in tests/fixtures/fashion-mnist):
 /// our preprocessing against the reference's input.test16, and accuracy / agreement over all 10,000 images.
 /// </summary>
 public class FashionMnistTests(ITestOutputHelper output)
@@ -81,6 +81,28 @@ public class FashionMnistTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void EvalFashionReadsTheCopyNextToTheAppByDefault()
+    {
+        var (code, stdout, stderr) = Cli.RunProcess(new Dictionary<string, string?> { [FashionMnist.EnvironmentVariable] = null },
+            "eval-fashion", "--limit", "20", "--threads", "1");
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"20 of 10000 images from {Path.Combine(AppContext.BaseDirectory, "fashion-mnist")}", stdout);
+        // the copy next to the app is the repository's, byte for byte
+        foreach (string name in new[] { FashionMnist.ImagesFile + ".gz", FashionMnist.LabelsFile + ".gz" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(Fixtures.ShippedFashionMnist, name)), File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "fashion-mnist", name)));
+    }
+
+    [Fact]
+    public void EvalFashionPrefersTheEnvironmentVariableToTheCopy()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), "mobilevit-no-such-folder-" + Guid.NewGuid());
+        var (code, stdout, stderr) = Cli.RunProcess(new Dictionary<string, string?> { [FashionMnist.EnvironmentVariable] = missing }, "eval-fashion", "--limit", "20");
+        Assert.Equal(1, code);
+        Assert.Equal("", stdout);
+        Assert.StartsWith($"error: {missing}: no such folder", stderr);
+    }
+
+    [Fact]
     public void EvalFashionWithoutTheDataSaysWhereToGetIt()
     {
         string missing = Path.Combine(Path.GetTempPath(), "mobilevit-no-such-folder-" + Guid.NewGuid());
@@ -88,6 +110,7 @@ public class FashionMnistTests(ITestOutputHelper output)
         Assert.Equal(1, code);
         Assert.Equal("", stdout);
         Assert.Single(Lines(stderr));
+        Assert.Contains("tests/fixtures/fashion-mnist", stderr);
         Assert.Contains("dataset-fashion-mnist", stderr);
     }
 

@@ -1,3 +1,4 @@
+using MobileViT.Cli;
 using MobileViT.Compiled.IO;
 
 namespace MobileViT.Compiled.Cli.Tests;
@@ -21,13 +22,16 @@ internal static class Fixtures
         return WeightLoader.Load(stream, file, [new ExpectedTensor(tensor, entry.Shape)]).Get(tensor);
     }
 
-    /// <summary>Where the Fashion-MNIST test set is: $MOBILEVIT_FASHION_MNIST, else the Debian package's folder; fails clearly when absent.</summary>
+    /// <summary>The repository's copy of the Fashion-MNIST test set (tests/fixtures/fashion-mnist, see its README).</summary>
+    public static string ShippedFashionMnist => Path.Combine(Root, "fashion-mnist");
+
+    /// <summary>Where the tests read the Fashion-MNIST test set: $MOBILEVIT_FASHION_MNIST when set, else the repository's copy.</summary>
     public static string FashionMnistFolder()
     {
-        string folder = Environment.GetEnvironmentVariable("MOBILEVIT_FASHION_MNIST") is { Length: > 0 } custom ? custom : "/usr/share/datasets/fashion-mnist";
-        Assert.True(File.Exists(Path.Combine(folder, "t10k-images-idx3-ubyte.gz")) || File.Exists(Path.Combine(folder, "t10k-images-idx3-ubyte")),
-            $"The Fashion-MNIST test set is not in {folder}: install the Debian package dataset-fashion-mnist (as .ci/run does) "
-            + "or set MOBILEVIT_FASHION_MNIST to a folder holding t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz.");
+        string folder = Environment.GetEnvironmentVariable(FashionMnist.EnvironmentVariable) is { Length: > 0 } custom ? custom : ShippedFashionMnist;
+        Assert.True(File.Exists(Path.Combine(folder, FashionMnist.ImagesFile + ".gz")) || File.Exists(Path.Combine(folder, FashionMnist.ImagesFile)),
+            $"The Fashion-MNIST test set is not in {folder}: the repository ships it in tests/fixtures/fashion-mnist; "
+            + $"{FashionMnist.EnvironmentVariable}, when set, must name a folder holding {FashionMnist.ImagesFile}.gz and {FashionMnist.LabelsFile}.gz.");
         return folder;
     }
 

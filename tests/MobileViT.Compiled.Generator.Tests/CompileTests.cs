@@ -22,6 +22,41 @@ public class CompileTests
     }
 }
 
+/// <summary>A backbone alone (architectures ["MobileViTModel"] / ["MobileViTV2Model"]) compiles into a feature extractor: RunFeatures, no Run.</summary>
+public class HeadlessTests
+{
+    [Theory]
+    [InlineData("mobilevit-xx-small", "MobileViTModel", "mobilevit.", 320)]
+    [InlineData("mobilevitv2-0.5", "MobileViTV2Model", "mobilevitv2.", 256)]
+    public void BackboneCompilesIntoAFeatureExtractor(string model, string architecture, string prefix, int featureLength)
+    {
+        var fixture = ModelFolder.Fixture(model, "MobileViTBackbone");
+        var config = System.Text.Json.Nodes.JsonNode.Parse(fixture.ConfigText!)!.AsObject();
+        config["architectures"] = new System.Text.Json.Nodes.JsonArray(architecture);
+        byte[] weights = Testing.HeadlessCheckpoint.FromClassifier(File.ReadAllBytes(Path.Combine(ModelFolder.FixtureDirectory(model), "model.safetensors")), prefix);
+        var result = GeneratorHarness.Run(fixture with { ConfigText = config.ToJsonString(), ManifestText = ModelFolder.ManifestFor(weights, fixture.Directory + "/model.safetensors") });
+
+        Assert.Empty(result.GeneratorDiagnostics);
+        var problems = result.CompileDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+        Assert.True(problems.Count == 0, string.Join("\n", problems.Take(20)));
+        var source = result.Sources.Single().Source;
+        Assert.Contains("public sealed partial class MobileViTBackbone : global::MobileViT.Compiled.IFeatureExtractor", source);
+        Assert.Contains($"public const int FeatureLength = {featureLength};", source);
+        Assert.Contains("public void RunFeatures(", source);
+        Assert.DoesNotContain("public void Run(", source);
+        Assert.DoesNotContain("classifier", source);
+        Assert.DoesNotContain($"\"{prefix}", source); // the backbone's own tensor names
+    }
+
+    [Fact]
+    public void ClassifierIsAlsoAFeatureExtractor()
+    {
+        var source = GeneratorHarness.Run(ModelFolder.Fixture("mobilevit-small", "Small")).Sources.Single().Source;
+        Assert.Contains("public sealed partial class Small : global::MobileViT.Compiled.ICompiledModel, global::MobileViT.Compiled.IFeatureExtractor", source);
+        Assert.Contains("public const int FeatureLength = 640;", source);
+    }
+}
+
 public class ResolutionTests
 {
     /// <summary>Any image_size compiles: maps that are not a multiple of the patch size are resized around the transformer.</summary>

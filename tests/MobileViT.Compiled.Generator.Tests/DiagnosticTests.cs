@@ -4,7 +4,10 @@ using Microsoft.CodeAnalysis;
 
 namespace MobileViT.Compiled.Generator.Tests;
 
-/// <summary>One test per diagnostic: each malformed model folder fails with its own ID and a message naming the problem.</summary>
+/// <summary>
+/// One test per diagnostic: each malformed model folder fails with its own ID, at the place in the file at fault, and
+/// a message naming the problem, the field or tensor and the value; the whole text is compared, as the build prints it.
+/// </summary>
 public class DiagnosticTests
 {
     private const string Model = "mobilevit-xx-small-fashion";
@@ -32,37 +35,57 @@ public class DiagnosticTests
     private static ModelFolder Folder(string? config = null, string? manifest = null, string className = "")
         => new("m", config ?? ConfigText, manifest ?? ModelFolder.ManifestFor(Weights, "/models/m/model.safetensors"), className);
 
-    private static Diagnostic Expect(string id, ModelFolder folder, params string[] messageParts)
+    private const string ConfigPath = "/models/m/config.json";
+    private const string WeightsPath = "/models/m/model.safetensors";
+
+    /// <summary>
+    /// The diagnostic <paramref name="id"/> of the folder, with its complete text as the build prints it
+    /// ("file(line,column): error ID: message", which MSBuild follows with the project): each is compared whole.
+    /// </summary>
+    private static Diagnostic Expect(string id, ModelFolder folder, string expectedText)
     {
         var result = GeneratorHarness.Run(folder);
         var diagnostic = result.GeneratorDiagnostics.FirstOrDefault(d => d.Id == id);
         Assert.True(diagnostic is not null, $"expected {id}, got: {string.Join("; ", result.GeneratorDiagnostics)}");
-        string message = diagnostic!.GetMessage();
-        foreach (var part in messageParts) Assert.Contains(part, message);
-        Assert.Equal(id, diagnostic.Descriptor.Id);
-        Assert.EndsWith($"docs/diagnostics/{id}.md", diagnostic.Descriptor.HelpLinkUri);
+        Assert.Equal(expectedText, diagnostic!.ToString());
+        Assert.Equal("", diagnostic.Descriptor.HelpLinkUri); // no published address to link to: docs/diagnostics/ID.md
+        Assert.True(File.Exists(Path.Combine(ModelFolder.RepoRoot, "docs", "diagnostics", id + ".md")), $"docs/diagnostics/{id}.md is missing");
         if (diagnostic.Severity == DiagnosticSeverity.Error) Assert.Empty(result.Sources);
         return diagnostic;
     }
+
+    /// <summary>"(line,column)" of where <paramref name="marker"/> ends in one-line JSON text, shifted by <paramref name="prefix"/> characters.</summary>
+    private static string After(string json, string marker, int prefix = 0)
+    {
+        int index = json.IndexOf(marker, StringComparison.Ordinal);
+        Assert.True(index >= 0, $"{marker} is not in the text");
+        return $"(1,{prefix + index + marker.Length + 1})";
+    }
+
+    /// <summary>The same in model.safetensors, whose header JSON follows the 8-byte header length.</summary>
+    private static string InHeader(string header, string marker) => After(header, marker, prefix: 8);
 
     [Fact]
     public void FixtureProducesNoDiagnostics() => Assert.Empty(GeneratorHarness.Run(Folder()).GeneratorDiagnostics);
 
     [Fact]
-    public void MVC001_ConfigMissing() => Expect("MVC001", new ModelFolder("m", null, null), "config.json");
+    public void MVC001_ConfigMissing() => Expect("MVC001", new ModelFolder("m", null, null),
+        $"{ConfigPath}(1,1): error MVC001: the model folder has no readable config.json");
 
     [Theory]
-    [InlineData("{ \"model_type\": ")]
-    [InlineData("not json")]
-    [InlineData("{\"a\": 1,}")]
-    public void MVC002_ConfigNotJson(string text) => Expect("MVC002", Folder(text), "config.json", "not valid JSON");
+    [InlineData("{ \"model_type\": ", 17, "unexpected end of input (truncated?)")]
+    [InlineData("not json", 1, "invalid literal, expected 'null'")]
+    [InlineData("{\"a\": 1,}", 9, "expected a member name in quotes")]
+    public void MVC002_ConfigNotJson(string text, int column, string problem) => Expect("MVC002", Folder(text),
+        $"{ConfigPath}(1,{column}): error MVC002: config.json is not valid JSON: {problem}");
 
     [Fact]
     public void MVC003_RequiredFieldMissing()
     {
         var config = Config();
         config.Remove("hidden_sizes");
-        Expect("MVC003", Folder(config.ToJsonString()), "'hidden_sizes'");
+        // at the opening brace of the object the field belongs in
+        Expect("MVC003", Folder(config.ToJsonString()), $"{ConfigPath}(1,1): error MVC003: config.json has no 'hidden_sizes', which a MobileViT model needs");
     }
 
     [Fact]
@@ -70,56 +93,62 @@ public class DiagnosticTests
     {
         var config = Config();
         config["hidden_sizes"] = "64,80,96";
-        Expect("MVC004", Folder(config.ToJsonString()), "'hidden_sizes'", "the string \"64,80,96\"");
+        string json = config.ToJsonString();
+        Expect("MVC004", Folder(json),
+            $"{ConfigPath}{After(json, "\"hidden_sizes\":")}: error MVC004: config field 'hidden_sizes' must be an array of 3 integers, but is the string \"64,80,96\"");
     }
 
     [Theory]
-    [InlineData("image_size", "100000", "100000")]
-    [InlineData("num_channels", "0", "0")]
-    [InlineData("neck_hidden_sizes", "[16, 16, 24, -48, 64, 80, 320]", "-48")]
-    [InlineData("hidden_sizes", "[64, 81, 96]", "not divisible by num_attention_heads 4")]
-    [InlineData("layer_norm_eps", "-1", "-1")]
-    public void MVC005_ValueOutOfRange(string field, string json, string named)
+    [InlineData("image_size", "100000", "", "'image_size' has the value 100000: must be between 1 and 4096")]
+    [InlineData("num_channels", "0", "", "'num_channels' has the value 0: must be between 1 and 64")]
+    [InlineData("neck_hidden_sizes", "[16, 16, 24, -48, 64, 80, 320]", "[16,16,24,", "'neck_hidden_sizes[3]' has the value -48: must be between 1 and 8192")] // at the element
+    [InlineData("hidden_sizes", "[64, 81, 96]", "", "'hidden_sizes' has the value [64, 81, 96]: 81 is not divisible by num_attention_heads 4")]
+    [InlineData("layer_norm_eps", "-1", "", "'layer_norm_eps' has the value -1: must be greater than 0 and at most 1")]
+    public void MVC005_ValueOutOfRange(string field, string json, string withinValue, string message)
     {
         var config = Config();
         config[field] = JsonNode.Parse(json);
-        Expect("MVC005", Folder(config.ToJsonString()), field, named);
+        string text = config.ToJsonString();
+        Expect("MVC005", Folder(text), $"{ConfigPath}{After(text, $"\"{field}\":{withinValue}")}: error MVC005: config field {message}");
     }
 
     [Theory]
-    [InlineData("model_type", "\"bert\"", "bert")]
-    [InlineData("architectures", "[\"MobileViTModel\"]", "MobileViTModel")]
-    public void MVC006_UnsupportedModel(string field, string json, string named)
+    [InlineData("model_type", "\"bert\"", "model_type 'bert' is not supported: supported: 'mobilevit', 'mobilevitv2'")]
+    [InlineData("architectures", "[\"MobileViTV2Model\"]", // the V2 backbone in a MobileViT (V1) config
+        "architecture 'MobileViTV2Model' is not supported: supported with this model_type: MobileViTForImageClassification, MobileViTForSemanticSegmentation, MobileViTModel")]
+    public void MVC006_UnsupportedModel(string field, string json, string message)
     {
         var config = Config();
         config[field] = JsonNode.Parse(json);
-        Expect("MVC006", Folder(config.ToJsonString()), named);
+        string text = config.ToJsonString();
+        string marker = field == "architectures" ? "\"architectures\":[" : $"\"{field}\":";
+        Expect("MVC006", Folder(text), $"{ConfigPath}{After(text, marker)}: error MVC006: {message}");
     }
 
     [Fact]
     public void MVC007_TruncatedWeightsFile()
     {
         var truncated = Weights.AsSpan(0, 100).ToArray(); // the header length now points past the end
-        Expect("MVC007", Folder(manifest: ModelFolder.ManifestFor(truncated, "/models/m/model.safetensors")), "model.safetensors", "larger than the file");
+        ulong headerLength = BitConverter.ToUInt64(truncated, 0);
+        Expect("MVC007", Folder(manifest: ModelFolder.ManifestFor(truncated, WeightsPath)),
+            $"{WeightsPath}(1,1): error MVC007: the weights file cannot be used: the header length {headerLength} is larger than the file (100 bytes)");
     }
 
     [Fact]
-    public void MVC012_DataShorterThanOffsets()
+    public void MVC008_HeaderNotJson()
     {
-        // Header intact, data cut: offsets point past the end.
-        string header = Header().ToJsonString();
-        Expect("MVC012", Folder(manifest: Manifest(header, DataLength - 1000)), "outside");
+        const string header = "{\"classifier.weight\": [1, 2";
+        Expect("MVC008", Folder(manifest: Manifest(header)),
+            $"{WeightsPath}(1,{8 + header.Length + 1}): error MVC008: the safetensors header is not valid JSON: unexpected end of input (truncated?)");
     }
-
-    [Fact]
-    public void MVC008_HeaderNotJson() => Expect("MVC008", Folder(manifest: Manifest("{\"classifier.weight\": [1, 2")), "not valid JSON");
 
     [Fact]
     public void MVC009_TensorMissing()
     {
         var header = Header();
         header.Remove("classifier.bias");
-        Expect("MVC009", Folder(manifest: Manifest(header.ToJsonString())), "'classifier.bias'", "[10]");
+        Expect("MVC009", Folder(manifest: Manifest(header.ToJsonString())),
+            $"{WeightsPath}(1,1): error MVC009: tensor 'classifier.bias' is missing; the model described by config.json needs it with shape [10]");
     }
 
     [Fact]
@@ -127,7 +156,9 @@ public class DiagnosticTests
     {
         var header = Header();
         header["classifier.weight"]!["shape"] = new JsonArray(320, 10);
-        Expect("MVC010", Folder(manifest: Manifest(header.ToJsonString())), "'classifier.weight'", "[320, 10]", "[10, 320]");
+        string text = header.ToJsonString();
+        Expect("MVC010", Folder(manifest: Manifest(text)),
+            $"{WeightsPath}{InHeader(text, "\"classifier.weight\":")}: error MVC010: tensor 'classifier.weight' has shape [320, 10], but config.json implies [10, 320]");
     }
 
     [Fact]
@@ -135,7 +166,18 @@ public class DiagnosticTests
     {
         var header = Header();
         header["classifier.weight"]!["dtype"] = "I32";
-        Expect("MVC011", Folder(manifest: Manifest(header.ToJsonString())), "'classifier.weight'", "I32");
+        string text = header.ToJsonString();
+        Expect("MVC011", Folder(manifest: Manifest(text)),
+            $"{WeightsPath}{InHeader(text, "\"classifier.weight\":")}: error MVC011: tensor 'classifier.weight' has dtype 'I32'; the model takes F32, F16 or BF16");
+    }
+
+    [Fact]
+    public void MVC012_DataShorterThanOffsets()
+    {
+        // Header intact, data cut: offsets point past the end. The first tensor in the header is reported.
+        string text = Header().ToJsonString();
+        var diagnostic = Expect("MVC012", Folder(manifest: Manifest(text, DataLength - 1000)), FirstMvc012(text, DataLength - 1000));
+        Assert.Contains("outside", diagnostic.GetMessage());
     }
 
     [Theory]
@@ -146,25 +188,30 @@ public class DiagnosticTests
     {
         var header = Header();
         var entry = header["classifier.bias"]!;
-        var offsets = entry["data_offsets"]!.AsArray();
-        long begin = offsets[0]!.GetValue<long>();
+        long begin = entry["data_offsets"]![0]!.GetValue<long>();
+        var other = header["classifier.weight"]!["data_offsets"]!.AsArray();
+        long otherBegin = other[0]!.GetValue<long>(), otherEnd = other[1]!.GetValue<long>();
+        string problem;
         switch (kind)
         {
-            case "overlap":
-                var other = header["classifier.weight"]!["data_offsets"]!.AsArray();
-                long otherBegin = other[0]!.GetValue<long>();
+            case "overlap": // reported at the later of the two in the header: classifier.weight follows classifier.bias
                 entry["data_offsets"] = new JsonArray(otherBegin, otherBegin + 40);
-                Expect("MVC012", Folder(manifest: Manifest(header.ToJsonString())), "overlaps");
-                break;
+                string weightText = header.ToJsonString();
+                Expect("MVC012", Folder(manifest: Manifest(weightText)), $"{WeightsPath}{InHeader(weightText, "\"classifier.weight\":")}: error MVC012: "
+                    + $"tensor 'classifier.weight': its data [{otherBegin}, {otherEnd}] overlaps tensor 'classifier.bias' [{otherBegin}, {otherBegin + 40}]");
+                return;
             case "range":
                 entry["data_offsets"] = new JsonArray(DataLength, DataLength + 40);
-                Expect("MVC012", Folder(manifest: Manifest(header.ToJsonString())), "'classifier.bias'", "outside");
+                problem = $"its data_offsets [{DataLength}, {DataLength + 40}] lie outside the {DataLength} data bytes of the file";
                 break;
-            case "size":
+            default:
                 entry["data_offsets"] = new JsonArray(begin, begin + 36);
-                Expect("MVC012", Folder(manifest: Manifest(header.ToJsonString())), "'classifier.bias'", "needs 40");
+                problem = "its data_offsets span 36 bytes, but shape [10] of F32 needs 40";
                 break;
         }
+        string text = header.ToJsonString();
+        string name = "classifier.bias";
+        Expect("MVC012", Folder(manifest: Manifest(text)), $"{WeightsPath}{InHeader(text, $"\"{name}\":")}: error MVC012: tensor '{name}': {problem}");
     }
 
     [Fact]
@@ -173,7 +220,10 @@ public class DiagnosticTests
         string header = Header().ToJsonString();
         var bias = Header()["classifier.bias"]!.ToJsonString();
         string duplicated = header.Insert(1, $"\"classifier.bias\":{bias},");
-        Expect("MVC013", Folder(manifest: Manifest(duplicated)), "'classifier.bias'");
+        // the second occurrence is the duplicate
+        int second = duplicated.IndexOf("\"classifier.bias\":", 2, StringComparison.Ordinal) + "\"classifier.bias\":".Length;
+        Expect("MVC013", Folder(manifest: Manifest(duplicated)),
+            $"{WeightsPath}(1,{8 + second + 1}): error MVC013: tensor 'classifier.bias' appears more than once in the safetensors header");
     }
 
     [Fact]
@@ -185,24 +235,53 @@ public class DiagnosticTests
         header["classifier.bias"] = JsonNode.Parse(bias.ToJsonString());
         // share no bytes with the existing tensors: place the extra tensor's data after them
         header["extra.tensor"]!["data_offsets"] = new JsonArray(DataLength, DataLength + 40);
-        var diagnostic = Expect("MVC014", Folder(manifest: Manifest(header.ToJsonString(), DataLength + 40)), "extra.tensor");
+        string text = header.ToJsonString();
+        var diagnostic = Expect("MVC014", Folder(manifest: Manifest(text, DataLength + 40)),
+            $"{WeightsPath}{InHeader(text, "\"extra.tensor\":")}: warning MVC014: 1 tensor(s) are not used by the model and are ignored, e.g. 'extra.tensor'");
         Assert.Equal(DiagnosticSeverity.Warning, diagnostic.Severity);
-        Assert.Single(GeneratorHarness.Run(Folder(manifest: Manifest(header.ToJsonString(), DataLength + 40))).Sources);
+        Assert.Single(GeneratorHarness.Run(Folder(manifest: Manifest(text, DataLength + 40))).Sources);
     }
 
     [Theory]
     [InlineData("class")]
     [InlineData("1Model")]
     [InlineData("My-Model")]
-    public void MVC015_ClassNameInvalid(string className) => Expect("MVC015", Folder(className: className), className);
+    public void MVC015_ClassNameInvalid(string className) => Expect("MVC015", Folder(className: className),
+        $"{ConfigPath}(1,1): error MVC015: the class name '{className}' cannot be used: it is not a valid C# identifier (set ClassName on the MobileViTModel item)");
 
     [Theory]
-    [InlineData("hidden_act", "\"gelu\"", "gelu")]
-    [InlineData("output_stride", "16", "16")]
-    public void MVC016_ValueUnsupported(string field, string json, string named)
+    [InlineData("hidden_act", "\"gelu\"", "\"gelu\", which this compiler does not support: MobileViT uses 'silu' (MobileViTV2 calls it 'swish')")]
+    [InlineData("output_stride", "16", "16, which this compiler does not support: image classification uses 32 (8 and 16 are for segmentation)")]
+    public void MVC016_ValueUnsupported(string field, string json, string valueAndProblem)
     {
         var config = Config();
         config[field] = JsonNode.Parse(json);
-        Expect("MVC016", Folder(config.ToJsonString()), field, named);
+        string text = config.ToJsonString();
+        Expect("MVC016", Folder(text), $"{ConfigPath}{After(text, $"\"{field}\":")}: error MVC016: config field '{field}' has the value {valueAndProblem}");
+    }
+
+    /// <summary>MVC016 from lowering (a map too small for MobileViTV2's patches) points at image_size too.</summary>
+    [Fact]
+    public void MVC016_ImageSizeTooSmallForTheArchitecture()
+    {
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(ModelFolder.FixtureDirectory("mobilevitv2-0.5"), "config.json")))!.AsObject();
+        config["image_size"] = 2;
+        string text = config.ToJsonString();
+        var result = GeneratorHarness.Run(new ModelFolder("m", text, null));
+        var diagnostic = Assert.Single(result.GeneratorDiagnostics);
+        Assert.StartsWith($"{ConfigPath}{After(text, "\"image_size\":")}: error MVC016: config field 'image_size' has the value 2, which this compiler does not support: ", diagnostic.ToString());
+    }
+
+    /// <summary>The MVC012 text for the header's first tensor when the data is cut to <paramref name="dataLength"/> bytes.</summary>
+    private static string FirstMvc012(string header, long dataLength)
+    {
+        var entries = JsonNode.Parse(header)!.AsObject().Where(p => p.Key != "__metadata__").ToList();
+        foreach (var (name, value) in entries)
+        {
+            long begin = value!["data_offsets"]![0]!.GetValue<long>(), end = value["data_offsets"]![1]!.GetValue<long>();
+            if (end > dataLength)
+                return $"{WeightsPath}{InHeader(header, $"\"{name}\":")}: error MVC012: tensor '{name}': its data_offsets [{begin}, {end}] lie outside the {dataLength} data bytes of the file";
+        }
+        throw new InvalidOperationException("no tensor reaches past the cut");
     }
 }

@@ -44,6 +44,7 @@ public sealed class PackageTests(PackedConsumerFixture fixture, ITestOutputHelpe
             "build/MobileViT.Compiled.targets",
             "buildTransitive/MobileViT.Compiled.props",
             "buildTransitive/MobileViT.Compiled.targets",
+            .. Enumerable.Range(1, 16).Select(i => $"docs/diagnostics/MVC{i:D3}.md"),
         ];
         foreach (string path in required)
             Check(entries.Contains(path), $"the package lacks {path}; it has:\n  {string.Join("\n  ", entries.Order())}");

@@ -7,7 +7,7 @@ using MobileViT.Compiled.Generator.Model;
 namespace MobileViT.Compiled.Generator.Emit;
 
 /// <summary>Plan -> C# source: the model class with its constants, weight preparation and one commented kernel call per layer.</summary>
-internal static class ModelEmitter
+internal static partial class ModelEmitter
 {
     private const string Kernels = "Kernels";
     private const string IO = "WeightIO";
@@ -30,13 +30,19 @@ internal static class ModelEmitter
         w.Line();
 
         w.Line($"/// <summary>MobileViT '{Xml(spec.ModelName)}' ({Xml(config.Architecture)}), compiled at build time. One instance serves one thread at a time.</summary>");
-        w.Open($"public sealed partial class {name} : global::MobileViT.Compiled.ICompiledModel");
+        w.Open($"public sealed partial class {name} : {Interfaces(plan)}");
         EmitConstants(w, spec, plan);
         EmitFields(w, plan);
         EmitFactories(w, spec);
         EmitConstructor(w, spec, plan);
-        EmitRun(w, name, plan);
-        EmitInterface(w, spec);
+        if (!plan.HasFeatures) EmitRun(w, name, plan);
+        else
+        {
+            if (!plan.IsHeadless) EmitRunWithHead(w, name, plan);
+            EmitRunFeatures(w, name, plan);
+            EmitBackbone(w, plan);
+        }
+        EmitInterface(w, spec, plan);
         w.Line("/// <summary>Releases the activation buffers; the instance cannot run afterwards.</summary>");
         w.Open("public void Dispose()");
         w.Line("if (_disposed) return;");
@@ -50,19 +56,32 @@ internal static class ModelEmitter
         return w.ToString();
     }
 
-    private static void EmitInterface(SourceWriter w, ModelSpec spec)
+    private static void EmitInterface(SourceWriter w, ModelSpec spec, NetworkPlan plan)
     {
+        const string Network = "global::MobileViT.Compiled.ICompiledNetwork";
         w.Line($"/// <summary>The model's folder name.</summary>");
         w.Line($"public const string ModelName = {SourceWriter.String(spec.ModelName)};");
-        w.Line("string global::MobileViT.Compiled.ICompiledModel.ModelName => ModelName;");
-        w.Line("int global::MobileViT.Compiled.ICompiledModel.InputChannels => InputChannels;");
-        w.Line("int global::MobileViT.Compiled.ICompiledModel.InputHeight => InputHeight;");
-        w.Line("int global::MobileViT.Compiled.ICompiledModel.InputWidth => InputWidth;");
-        w.Line("int global::MobileViT.Compiled.ICompiledModel.OutputLength => OutputLength;");
-        w.Line("global::System.Collections.Generic.IReadOnlyList<string> global::MobileViT.Compiled.ICompiledModel.Labels => Labels;");
-        w.Line("global::System.Collections.Generic.IReadOnlyList<string> global::MobileViT.Compiled.ICompiledModel.LayerDescriptions => LayerDescriptions;");
-        w.Line("global::System.Collections.Generic.IReadOnlyList<long> global::MobileViT.Compiled.ICompiledModel.LayerMultiplyAccumulates => LayerMultiplyAccumulates;");
+        w.Line($"string {Network}.ModelName => ModelName;");
+        w.Line($"int {Network}.InputChannels => InputChannels;");
+        w.Line($"int {Network}.InputHeight => InputHeight;");
+        w.Line($"int {Network}.InputWidth => InputWidth;");
+        if (!plan.IsHeadless)
+        {
+            w.Line("int global::MobileViT.Compiled.ICompiledModel.OutputLength => OutputLength;");
+            w.Line("global::System.Collections.Generic.IReadOnlyList<string> global::MobileViT.Compiled.ICompiledModel.Labels => Labels;");
+        }
+        if (plan.HasFeatures) w.Line("int global::MobileViT.Compiled.IFeatureExtractor.FeatureLength => FeatureLength;");
+        w.Line($"global::System.Collections.Generic.IReadOnlyList<string> {Network}.LayerDescriptions => LayerDescriptions;");
+        w.Line($"global::System.Collections.Generic.IReadOnlyList<long> {Network}.LayerMultiplyAccumulates => LayerMultiplyAccumulates;");
         w.Line();
+    }
+
+    /// <summary>ICompiledModel for a model with an output (logits), IFeatureExtractor for one with pooled features: a classifier is both.</summary>
+    private static string Interfaces(NetworkPlan plan)
+    {
+        const string Model = "global::MobileViT.Compiled.ICompiledModel", Features = "global::MobileViT.Compiled.IFeatureExtractor";
+        if (plan.IsHeadless) return Features;
+        return plan.HasFeatures ? $"{Model}, {Features}" : Model;
     }
 
     private static void EmitConstants(SourceWriter w, ModelSpec spec, NetworkPlan plan)
@@ -71,26 +90,28 @@ internal static class ModelEmitter
         w.Line($"public const int InputChannels = {input.Channels}, InputHeight = {input.Height}, InputWidth = {input.Width};");
         w.Line($"/// <summary>Floats in one input: InputChannels x InputHeight x InputWidth (NCHW, batch 1).</summary>");
         w.Line($"public const int InputLength = {input.Length};");
-        var output = plan.OutputShape;
-        w.Line(output.Pixels == 1
-            ? "/// <summary>Floats in one output: the logits, one per label.</summary>"
-            : "/// <summary>Floats in one output: the logits, OutputChannels (one per label) x OutputHeight x OutputWidth.</summary>");
-        w.Line($"public const int OutputLength = {output.Length};");
-        w.Line($"/// <summary>The output's shape: labels x height x width (1 x 1 for a classifier).</summary>");
-        w.Line($"public const int OutputChannels = {output.Channels}, OutputHeight = {output.Height}, OutputWidth = {output.Width};");
-        w.Line($"/// <summary>Multiply-accumulates of one Run.</summary>");
+        if (plan.HasFeatures)
+        {
+            w.Line("/// <summary>Floats in one feature vector of RunFeatures: the global average pool of the last feature map (pooler_output).</summary>");
+            w.Line($"public const int FeatureLength = {plan.Values[plan.FeatureValue].Shape.Channels};");
+        }
+        if (!plan.IsHeadless)
+        {
+            var output = plan.OutputShape;
+            w.Line(output.Pixels == 1
+                ? "/// <summary>Floats in one output: the logits, one per label.</summary>"
+                : "/// <summary>Floats in one output: the logits, OutputChannels (one per label) x OutputHeight x OutputWidth.</summary>");
+            w.Line($"public const int OutputLength = {output.Length};");
+            w.Line($"/// <summary>The output's shape: labels x height x width (1 x 1 for a classifier).</summary>");
+            w.Line($"public const int OutputChannels = {output.Channels}, OutputHeight = {output.Height}, OutputWidth = {output.Width};");
+        }
+        w.Line($"/// <summary>Multiply-accumulates of one {(plan.IsHeadless ? "RunFeatures" : "Run")}.</summary>");
         w.Line($"public const long MultiplyAccumulates = {plan.MultiplyAccumulates}L;");
         w.Line($"/// <summary>SHA-256 of the weights file this class was compiled against (empty when none was embedded).</summary>");
         w.Line($"public const string WeightsSha256 = {SourceWriter.String(spec.Weights?.Sha256 ?? "")};");
         w.Line($"private const string WeightsResource = {SourceWriter.String(spec.ResourceName)};");
         w.Line();
-        w.Line("/// <summary>The label of each output, in id order (config.json id2label).</summary>");
-        w.Line("public static global::System.Collections.Generic.IReadOnlyList<string> Labels { get; } = global::System.Array.AsReadOnly(new string[]");
-        w.Line("{");
-        foreach (var chunk in spec.Config.Labels.Select(SourceWriter.String).Select((l, i) => (l, i)).GroupBy(x => x.i / 8))
-            w.Line("    " + string.Join(", ", chunk.Select(x => x.l)) + ",");
-        w.Line("});");
-        w.Line();
+        if (!plan.IsHeadless) EmitLabels(w, spec);
         w.Line($"/// <summary>Kernel calls in one Run (the layers of the per-layer profile).</summary>");
         w.Line($"public const int LayerCount = {plan.Steps.Count};");
         w.Line("/// <summary>What each kernel call computes, with its shapes, in Run order.</summary>");
@@ -110,6 +131,17 @@ internal static class ModelEmitter
         w.Line("{");
         foreach (var tensor in plan.Tensors)
             w.Line($"    new({SourceWriter.String(tensor.Name)}, {string.Join(", ", tensor.Shape)}),");
+        w.Line("});");
+        w.Line();
+    }
+
+    private static void EmitLabels(SourceWriter w, ModelSpec spec)
+    {
+        w.Line("/// <summary>The label of each output, in id order (config.json id2label).</summary>");
+        w.Line("public static global::System.Collections.Generic.IReadOnlyList<string> Labels { get; } = global::System.Array.AsReadOnly(new string[]");
+        w.Line("{");
+        foreach (var chunk in spec.Config.Labels.Select(SourceWriter.String).Select((l, i) => (l, i)).GroupBy(x => x.i / 8))
+            w.Line("    " + string.Join(", ", chunk.Select(x => x.l)) + ",");
         w.Line("});");
         w.Line();
     }
@@ -247,55 +279,10 @@ internal static class ModelEmitter
         _ => weight,
     };
 
-    private static void EmitRun(SourceWriter w, string name, NetworkPlan plan)
+    /// <param name="backbone">The call is in RunBackbone, where the pooled features are the features parameter.</param>
+    private static string Call(LayerStep s, NetworkPlan plan, bool backbone)
     {
-        w.Line("/// <summary>Runs the model on one image.</summary>");
-        w.Line("/// <param name=\"pixelValues\">NCHW float32, batch 1: exactly the reference implementation's pixel_values (InputLength floats).</param>");
-        w.Line("/// <param name=\"output\">Receives OutputLength logits.</param>");
-        w.Line("/// <exception cref=\"global::System.ArgumentException\">A span has the wrong length.</exception>");
-        w.Line("public void Run(global::System.ReadOnlySpan<float> pixelValues, global::System.Span<float> output) => Run(pixelValues, output, null);");
-        w.Line();
-        w.Line("/// <summary>Runs the model and reports each encoder stage's output to <paramref name=\"observer\"/>.</summary>");
-        w.Line("public void Run(global::System.ReadOnlySpan<float> pixelValues, global::System.Span<float> output, global::MobileViT.Compiled.StageObserver? observer) => Run(pixelValues, output, observer, default);");
-        w.Line();
-        w.Line("/// <summary>");
-        w.Line("/// Runs the model; with a non-empty <paramref name=\"stepTimestamps\"/> (LayerCount + 1 entries) records");
-        w.Line("/// Stopwatch.GetTimestamp() before the first kernel call and after each one: the per-layer profile.");
-        w.Line("/// </summary>");
-        w.Open("public void Run(global::System.ReadOnlySpan<float> pixelValues, global::System.Span<float> output, global::MobileViT.Compiled.StageObserver? observer, global::System.Span<long> stepTimestamps)");
-        w.Line("if (pixelValues.Length != InputLength) throw new global::System.ArgumentException($\"pixelValues has {pixelValues.Length} floats; the model takes {InputLength} (1x{InputChannels}x{InputHeight}x{InputWidth}).\", nameof(pixelValues));");
-        w.Line("if (output.Length != OutputLength) throw new global::System.ArgumentException($\"output has {output.Length} floats; the model writes {OutputLength}.\", nameof(output));");
-        w.Line("if (!stepTimestamps.IsEmpty && stepTimestamps.Length < LayerCount + 1) throw new global::System.ArgumentException($\"stepTimestamps needs {LayerCount + 1} entries.\", nameof(stepTimestamps));");
-        w.Line($"global::System.ObjectDisposedException.ThrowIf(_disposed, this);");
-        w.Line($"if (global::System.Threading.Interlocked.Exchange(ref _busy, 1) != 0)");
-        w.Line($"    throw new global::System.InvalidOperationException(\"{name}.Run is already running on another thread: one instance serves one thread at a time; create one instance per thread.\");");
-        w.Open("try");
-        w.Line($"global::System.Span<float> arena = global::MobileViT.Compiled.Kernels.AlignedBuffer.Align(_arena, {plan.ArenaLength});");
-        w.Line($"global::System.Span<float> scratch = global::MobileViT.Compiled.Kernels.AlignedBuffer.Align(_scratch, {plan.ScratchLength});");
-        w.Line("bool profile = !stepTimestamps.IsEmpty;");
-        w.Line("if (profile) stepTimestamps[0] = global::System.Diagnostics.Stopwatch.GetTimestamp();");
-        foreach (var step in plan.Steps)
-        {
-            w.Line($"// [{step.Index}] {step.Comment}");
-            w.Line(step.ObserverOnly ? $"if (observer is not null) {Call(step, plan)}" : Call(step, plan));
-            w.Line($"if (profile) stepTimestamps[{step.Index + 1}] = global::System.Diagnostics.Stopwatch.GetTimestamp();");
-            foreach (var stage in plan.Stages.Where(s => s.AfterStep == step.Index))
-            {
-                var shape = plan.Values[stage.Value].Shape;
-                w.Line($"observer?.Invoke({stage.Stage}, {Span(stage.Value, plan)}, {shape.Channels}, {shape.Height}, {shape.Width});");
-            }
-        }
-        w.Close();
-        w.Open("finally");
-        w.Line("global::System.Threading.Volatile.Write(ref _busy, 0);");
-        w.Close();
-        w.Close();
-        w.Line();
-    }
-
-    private static string Call(LayerStep s, NetworkPlan plan)
-    {
-        string input = Span(s.Input, plan), output = Span(s.Output, plan);
+        string input = Span(s.Input, plan, backbone), output = Span(s.Output, plan, backbone);
         string f = "_" + s.Field;
         var i = s.InShape;
         var o = s.OutShape;
@@ -310,7 +297,7 @@ internal static class ModelEmitter
             case OpKind.DepthwiseConv2D:
                 return $"{Kernels}.DepthwiseConv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {s.KernelSize}, {s.Stride}, {s.Padding}, {s.Dilation}, {Pool(s)});";
             case OpKind.PointwiseConv:
-                string residual = s.Residual >= 0 ? Span(s.Residual, plan) : "default";
+                string residual = s.Residual >= 0 ? Span(s.Residual, plan, backbone) : "default";
                 if (s.NormalizesInput)
                     return $"{Kernels}.PointwiseConv.{(s.NormKind == OpKind.GroupNorm ? "RunGroupNormed" : "RunLayerNormed")}<{Kernels}.{s.Activation}>({input}, {f}_gamma, {f}_beta, {SourceWriter.Float((float)s.Epsilon)}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels}, {o.Pixels}, {residual}, {Pool(s)});";
                 return $"{Kernels}.PointwiseConv.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {o.Channels}, {o.Pixels}, {residual}, {Pool(s)});";
@@ -359,8 +346,9 @@ internal static class ModelEmitter
     private const long SerialMaxLinearWeights = 256 * 1024;
     private const long SerialMaxAttentionElements = 8 * 1024;
 
-    private static string Span(int value, NetworkPlan plan) => value switch
+    private static string Span(int value, NetworkPlan plan, bool backbone) => value switch
     {
+        _ when backbone && value == plan.FeatureValue => "features",
         ValueInfo.Input => "pixelValues",
         ValueInfo.Output => "output",
         _ => $"arena.Slice({plan.Offsets[value]}, {plan.Values[value].Shape.Length})",

@@ -5,11 +5,21 @@ using System.Text;
 
 namespace MobileViT.Compiled.Generator.Helpers;
 
-/// <summary>A parsed JSON value with the line and column where it starts (1-based), for diagnostics.</summary>
+/// <summary>A parsed JSON value with where it is in the text, for diagnostics.</summary>
 internal abstract class JsonValue
 {
+    /// <summary>Line and column (1-based) where the value starts.</summary>
     public int Line { get; internal set; }
     public int Column { get; internal set; }
+
+    /// <summary>Line and column (1-based) just after the value.</summary>
+    public int EndLine { get; internal set; }
+    public int EndColumn { get; internal set; }
+
+    /// <summary>The value's characters: [Start, End) of the text.</summary>
+    public int Start { get; internal set; }
+    public int End { get; internal set; }
+
     public abstract string KindName { get; }
 }
 
@@ -59,14 +69,18 @@ internal sealed class JsonLiteral : JsonValue
 
 internal sealed class JsonParseException : Exception
 {
-    public JsonParseException(string message, int line, int column) : base(message)
+    public JsonParseException(string message, int line, int column, int position) : base(message)
     {
         Line = line;
         Column = column;
+        Position = position;
     }
 
     public int Line { get; }
     public int Column { get; }
+
+    /// <summary>The character where parsing stopped.</summary>
+    public int Position { get; }
 }
 
 /// <summary>
@@ -95,7 +109,7 @@ internal sealed class JsonParser
     }
 
     private JsonParseException Error(string message)
-        => new(message, _line, _position - _lineStart + 1);
+        => new(message, _line, _position - _lineStart + 1, _position);
 
     private void SkipWhitespace()
     {
@@ -112,7 +126,7 @@ internal sealed class JsonParser
     {
         if (depth > MaxDepth) throw Error($"nesting deeper than {MaxDepth}");
         if (_position >= _text.Length) throw Error("unexpected end of input (truncated?)");
-        int line = _line, column = _position - _lineStart + 1;
+        int line = _line, column = _position - _lineStart + 1, start = _position;
         JsonValue value = _text[_position] switch
         {
             '{' => ParseObject(depth),
@@ -126,6 +140,10 @@ internal sealed class JsonParser
         };
         value.Line = line;
         value.Column = column;
+        value.Start = start;
+        value.End = _position;
+        value.EndLine = _line;
+        value.EndColumn = _position - _lineStart + 1;
         return value;
     }
 

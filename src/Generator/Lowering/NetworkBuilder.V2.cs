@@ -9,12 +9,6 @@ namespace MobileViT.Compiled.Generator.Lowering;
 /// </summary>
 internal sealed partial class NetworkBuilder
 {
-    private void BuildClassifierV2()
-    {
-        int input = NewValue(InputShape, "pixel_values");
-        int output = NewValue(new Shape(_config.Labels.Count, 1, 1), "logits");
-        ClassifierHead(EncoderV2(input), output);
-    }
 
     private int EncoderV2(int input)
     {

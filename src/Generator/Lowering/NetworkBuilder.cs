@@ -27,7 +27,7 @@ internal sealed partial class NetworkBuilder
     {
         var builder = new NetworkBuilder(config);
         if (config.IsSegmentation) builder.BuildSegmentation();
-        else if (config.IsV2) builder.BuildClassifierV2();
+        else if (config.IsHeadless) builder.BuildFeatureExtractor();
         else builder.BuildClassifier();
         return builder;
     }
@@ -40,23 +40,48 @@ internal sealed partial class NetworkBuilder
     public Shape InputShape => new(_config.NumChannels, _config.ImageSize, _config.ImageSize);
     public Shape OutputShape => _values[ValueInfo.Output].Shape;
 
-    /// <summary>MobileViTForImageClassification: encoder, 1x1 expansion, global average pool, linear classifier.</summary>
+    /// <summary>The pooled features' value (RunFeatures' output), or -1 for a segmentation model, which has none.</summary>
+    public int FeatureValue { get; private set; } = -1;
+
+    /// <summary>MobileViT(V2)ForImageClassification: the backbone's pooled features, then a linear classifier.</summary>
     private void BuildClassifier()
     {
         int input = NewValue(InputShape, "pixel_values");
         int output = NewValue(new Shape(_config.Labels.Count, 1, 1), "logits");
-        int x = Encoder(input);
-        x = ConvLayer(_config.Prefix + "conv_1x1_exp", "conv_1x1_exp", x, _config.NeckHiddenSizes[6], 1);
-        ClassifierHead(x, output);
+        ClassifierHead(PooledFeatures(input, pooled: -1), output);
     }
 
-    /// <summary>The classification head of both MobileViT versions: global average pool, then a linear layer into the output.</summary>
-    private void ClassifierHead(int features, int output)
+    /// <summary>MobileViTModel / MobileViTV2Model alone: the output is the pooled features (pooler_output).</summary>
+    private void BuildFeatureExtractor()
     {
-        var shape = Shape(features);
-        int pooled = NewValue(new Shape(shape.Channels, 1, 1), "pooled");
+        int input = NewValue(InputShape, "pixel_values");
+        int output = NewValue(new Shape(0, 0, 0), "features"); // value 1 by convention; its shape is known after the encoder
+        PooledFeatures(input, output);
+    }
+
+    /// <summary>
+    /// The backbone up to pooler_output: the encoder (for MobileViT with its 1x1 expansion), then the global average
+    /// pool into <paramref name="pooled"/> (a new value when -1). Returns the pooled value.
+    /// </summary>
+    private int PooledFeatures(int input, int pooled)
+    {
+        int x;
+        if (_config.IsV2) x = EncoderV2(input);
+        else x = ConvLayer(_config.Prefix + "conv_1x1_exp", "conv_1x1_exp", Encoder(input), _config.NeckHiddenSizes[6], 1);
+        var shape = Shape(x);
+        var pooledShape = new Shape(shape.Channels, 1, 1);
+        if (pooled < 0) pooled = NewValue(pooledShape, "pooled");
+        else _values[pooled] = _values[pooled] with { Shape = pooledShape };
         AddStep(OpKind.GlobalAveragePool, $"global average pool: {shape} -> {shape.Channels}", "", WeightKind.None,
-            Array.Empty<string>(), features, pooled, shape, Shape(pooled));
+            Array.Empty<string>(), x, pooled, shape, pooledShape);
+        FeatureValue = pooled;
+        return pooled;
+    }
+
+    /// <summary>The classification head of both MobileViT versions: a linear layer from the pooled features into the output.</summary>
+    private void ClassifierHead(int pooled, int output)
+    {
+        var shape = Shape(pooled);
         int labels = _config.Labels.Count;
         Require("classifier.weight", labels, shape.Channels);
         Require("classifier.bias", labels);

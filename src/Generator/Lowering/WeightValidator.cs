@@ -19,21 +19,20 @@ internal static class WeightValidator
         {
             if (!byName.TryGetValue(tensor.Name, out var entry))
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorMissing, path, 0, 0, path, tensor.Name, string.Join(", ", tensor.Shape)));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorMissing, path, TextLocation.FileStart, tensor.Name, string.Join(", ", tensor.Shape)));
                 continue;
             }
             if (!entry.Shape.Equals(tensor.Shape))
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorShapeMismatch, path, 0, 0, path, tensor.Name,
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorShapeMismatch, path, entry.Location, tensor.Name,
                     string.Join(", ", entry.Shape), string.Join(", ", tensor.Shape)));
             else if (entry.DType != "F32" && entry.DType != "F16" && entry.DType != "BF16")
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorDTypeUnsupported, path, 0, 0, path, tensor.Name, entry.DType));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorDTypeUnsupported, path, entry.Location, tensor.Name, entry.DType));
         }
         var neededNames = new HashSet<string>(needed.Select(t => t.Name));
         var unused = manifest.Tensors
             .Where(t => !neededNames.Contains(t.Name) && !t.Name.EndsWith(".num_batches_tracked", System.StringComparison.Ordinal))
-            .Select(t => t.Name)
             .ToList();
         if (unused.Count > 0)
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorUnused, path, 0, 0, path, unused.Count, unused[0]));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorUnused, path, unused[0].Location, unused.Count, unused[0].Name));
     }
 }

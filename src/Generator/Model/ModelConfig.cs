@@ -25,24 +25,35 @@ internal sealed record ModelConfig(
     double WidthMultiplier,
     EquatableArray<int> BaseAttentionDims,
     EquatableArray<int> AttentionBlocks,
-    double FfnMultiplier)
+    double FfnMultiplier,
+    TextLocation ImageSizeLocation)
 {
     public const string Classification = "MobileViTForImageClassification";
     public const string Segmentation = "MobileViTForSemanticSegmentation";
     public const string V2Classification = "MobileViTV2ForImageClassification";
     public const string V2Segmentation = "MobileViTV2ForSemanticSegmentation";
+    /// <summary>The backbone without a head: its output is the pooled features (pooler_output).</summary>
+    public const string Features = "MobileViTModel";
+    public const string V2Features = "MobileViTV2Model";
 
     /// <summary>MobileViTV2 (separable self-attention, GroupNorm, width multiplier) rather than MobileViT.</summary>
     public bool IsV2 => ModelType == "mobilevitv2";
 
     public bool IsSegmentation => Architecture is Segmentation or V2Segmentation;
 
-    /// <summary>The safetensors prefix of the backbone's tensors.</summary>
-    public string Prefix => IsV2 ? "mobilevitv2." : "mobilevit.";
+    /// <summary>A backbone alone (MobileViTModel, MobileViTV2Model): features, no labels, no Run.</summary>
+    public bool IsHeadless => Architecture is Features or V2Features;
+
+    /// <summary>
+    /// The safetensors prefix of the backbone's tensors: none for a headless backbone, whose save_pretrained writes
+    /// its own tensor names; the base model's name inside a model with a head.
+    /// </summary>
+    public string Prefix => IsHeadless ? "" : IsV2 ? "mobilevitv2." : "mobilevit.";
 }
 
 /// <summary>One tensor of the weights manifest (the safetensors header).</summary>
-internal sealed record TensorEntry(string Name, string DType, EquatableArray<long> Shape, long Begin, long End);
+/// <param name="Location">Where its entry is in model.safetensors (for diagnostics).</param>
+internal sealed record TensorEntry(string Name, string DType, EquatableArray<long> Shape, long Begin, long End, TextLocation Location);
 
 /// <summary>The weights manifest the build wrote for model.safetensors.</summary>
 internal sealed record WeightsManifest(string WeightsPath, long FileLength, string Sha256, EquatableArray<TensorEntry> Tensors);

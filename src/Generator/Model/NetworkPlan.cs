@@ -1,3 +1,4 @@
+using System.Linq;
 using MobileViT.Compiled.Generator.Helpers;
 
 namespace MobileViT.Compiled.Generator.Model;
@@ -104,6 +105,7 @@ internal sealed record LayerStep(
 internal sealed record StageOutput(int AfterStep, int Stage, int Value);
 
 /// <summary>The lowered network: steps, values with their arena offsets, scratch size, tensors needed.</summary>
+/// <param name="FeatureValue">The pooled features (RunFeatures' output; <see cref="ValueInfo.Output"/> for a headless backbone), or -1 (segmentation).</param>
 internal sealed record NetworkPlan(
     EquatableArray<LayerStep> Steps,
     EquatableArray<ValueInfo> Values,
@@ -114,4 +116,14 @@ internal sealed record NetworkPlan(
     EquatableArray<StageOutput> Stages,
     Shape InputShape,
     Shape OutputShape,
-    long MultiplyAccumulates);
+    long MultiplyAccumulates,
+    int FeatureValue)
+{
+    public bool HasFeatures => FeatureValue >= 0;
+
+    /// <summary>A backbone alone: RunFeatures and no Run.</summary>
+    public bool IsHeadless => FeatureValue == ValueInfo.Output;
+
+    /// <summary>The index of the step that writes the features (the global average pool), or -1.</summary>
+    public int FeatureStep => HasFeatures ? Steps.First(s => s.Output == FeatureValue).Index : -1;
+}

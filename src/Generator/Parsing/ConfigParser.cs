@@ -30,7 +30,7 @@ internal sealed class ConfigParser
     {
         if (text is null)
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigMissing, path, 0, 0, path));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigMissing, path, TextLocation.FileStart));
             return null;
         }
         return new ConfigParser(path, diagnostics).Parse(text);
@@ -45,7 +45,7 @@ internal sealed class ConfigParser
         }
         catch (JsonParseException e)
         {
-            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigNotJson, _path, e.Line, e.Column, _path, e.Line, e.Column, e.Message));
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigNotJson, _path, TextLocation.At(e.Position, e.Line, e.Column), e.Message));
             return null;
         }
         if (root is not JsonObject rootObject)
@@ -62,7 +62,7 @@ internal sealed class ConfigParser
         if (declaredType is not null && modelType != "mobilevit" && !v2)
         {
             var field = _root.Get("model_type")!;
-            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, field.Line, field.Column, _path, "model_type", modelType,
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, TextLocation.Of(field), "model_type", modelType,
                 "supported: 'mobilevit', 'mobilevitv2'"));
         }
         string architecture = ReadArchitecture(v2);
@@ -85,7 +85,7 @@ internal sealed class ConfigParser
         int outputStride = Int("output_stride", 32, 1, 64);
         bool qkvBias = Bool("qkv_bias", true);
         double eps = Double("layer_norm_eps", 1e-5, 0, 1);
-        var labels = ReadLabels();
+        var labels = architecture is ModelConfig.Features or ModelConfig.V2Features ? Array.Empty<string>() : ReadLabels(); // a backbone has no labels
         int asppChannels = Int("aspp_out_channels", 256, 1, MaxChannels);
         var atrousRates = _root.Get("atrous_rates") is null ? new[] { 6, 12, 18 } : IntArray("atrous_rates", 3, 1, 1024);
         bool segmentation = architecture is ModelConfig.Segmentation or ModelConfig.V2Segmentation;
@@ -112,13 +112,14 @@ internal sealed class ConfigParser
         return new ModelConfig(modelType, architecture, numChannels, imageSize, patchSize, hidden.ToEquatableArray(), neck.ToEquatableArray(),
             heads, mlpRatio, expandRatio, hiddenAct, kernelSize, outputStride, qkvBias, eps, labels.ToEquatableArray(),
             asppChannels, atrousRates.ToEquatableArray(), widthMultiplier, attentionDims.ToEquatableArray(),
-            attentionBlocks.ToEquatableArray(), ffnMultiplier);
+            attentionBlocks.ToEquatableArray(), ffnMultiplier, TextLocation.Of(_root.Get("image_size")));
     }
 
     private string ReadArchitecture(bool v2)
     {
         string Classification = v2 ? ModelConfig.V2Classification : ModelConfig.Classification;
         string Segmentation = v2 ? ModelConfig.V2Segmentation : ModelConfig.Segmentation;
+        string Features = v2 ? ModelConfig.V2Features : ModelConfig.Features;
         var field = _root.Get("architectures");
         if (field is null || field is JsonLiteral { Value: null }) return Classification;
         if (field is not JsonArray array || array.Items.Count != 1 || array.Items[0] is not JsonString name)
@@ -126,9 +127,9 @@ internal sealed class ConfigParser
             WrongType("architectures", field, "an array of one class name");
             return Classification;
         }
-        if (name.Value != Classification && name.Value != Segmentation)
-            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, name.Line, name.Column, _path, "architecture", name.Value,
-                $"supported with this model_type: {Classification}, {Segmentation}"));
+        if (name.Value != Classification && name.Value != Segmentation && name.Value != Features)
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModel, _path, TextLocation.Of(name), "architecture", name.Value,
+                $"supported with this model_type: {Classification}, {Segmentation}, {Features}"));
         return name.Value;
     }
 
@@ -169,12 +170,15 @@ internal sealed class ConfigParser
         return labels!;
     }
 
+    /// <summary>A missing field's place: the opening brace of the object it belongs in.</summary>
+    private TextLocation ObjectStart => TextLocation.At(_root.Start, _root.Line, _root.Column);
+
     private string? RequiredString(string name, string modelKind)
     {
         var field = _root.Get(name);
         if (field is null)
         {
-            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldMissing, _path, 1, 1, _path, name, modelKind));
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldMissing, _path, ObjectStart, name, modelKind));
             return null;
         }
         if (field is JsonString s) return s.Value;
@@ -250,7 +254,7 @@ internal sealed class ConfigParser
         var field = _root.Get(name);
         if (field is null)
         {
-            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldMissing, _path, 1, 1, _path, name, "MobileViT"));
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldMissing, _path, ObjectStart, name, "MobileViT"));
             return null;
         }
         if (field is not JsonArray array)
@@ -274,21 +278,19 @@ internal sealed class ConfigParser
     }
 
     private void WrongType(string name, JsonValue field, string expected)
-        => _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldWrongType, _path, field.Line, field.Column,
-            _path, field.Line, field.Column, name, expected, Describe(field)));
+        => _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigFieldWrongType, _path, TextLocation.Of(field),
+            name, expected, Describe(field)));
 
     private void Invalid(string name, string value, string why, JsonValue? field = null)
     {
         field ??= _root.Get(name);
-        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigValueInvalid, _path, field?.Line ?? 1, field?.Column ?? 1,
-            _path, field?.Line ?? 1, field?.Column ?? 1, name, value, why));
+        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigValueInvalid, _path, TextLocation.Of(field), name, value, why));
     }
 
     private void Unsupported(string name, string value, string why)
     {
         var field = _root.Get(name);
-        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigValueUnsupported, _path, field?.Line ?? 1, field?.Column ?? 1,
-            _path, field?.Line ?? 1, field?.Column ?? 1, name, value, why));
+        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConfigValueUnsupported, _path, TextLocation.Of(field), name, value, why));
     }
 
     private static string Describe(JsonValue value) => value switch

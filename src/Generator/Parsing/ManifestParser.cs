@@ -16,6 +16,9 @@ internal static class ManifestParser
 {
     private const string Magic = "mobilevit-weights-manifest 1";
 
+    /// <summary>The header's JSON starts after the file's 8-byte length: positions in model.safetensors are 8 further on.</summary>
+    private const int HeaderOffset = 8;
+
     public static WeightsManifest? Parse(string manifestPath, string text, List<DiagnosticInfo> diagnostics)
     {
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -60,12 +63,12 @@ internal static class ManifestParser
         }
         catch (JsonParseException e)
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HeaderNotJson, weightsPath, 0, 0, weightsPath, e.Line, e.Column, e.Message));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HeaderNotJson, weightsPath, TextLocation.At(e.Position, e.Line, e.Column, HeaderOffset), e.Message));
             return null;
         }
         if (root is not JsonObject entries)
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HeaderNotJson, weightsPath, 0, 0, weightsPath, root.Line, root.Column, "the header is a JSON " + root.KindName + ", not an object"));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HeaderNotJson, weightsPath, TextLocation.Of(root, HeaderOffset), "the header is a JSON " + root.KindName + ", not an object"));
             return null;
         }
 
@@ -77,7 +80,7 @@ internal static class ManifestParser
             if (member.Key == "__metadata__") continue;
             if (!seen.Add(member.Key))
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorDuplicate, weightsPath, 0, 0, weightsPath, member.Key));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorDuplicate, weightsPath, TextLocation.Of(member.Value, HeaderOffset), member.Key));
                 continue;
             }
             var entry = ParseEntry(weightsPath, member.Key, member.Value, dataLength, diagnostics);
@@ -87,7 +90,7 @@ internal static class ManifestParser
         foreach (var entry in tensors.Where(t => t.End > t.Begin).OrderBy(t => t.Begin))
         {
             if (previous is not null && entry.Begin < previous.End)
-                Entry(diagnostics, weightsPath, entry.Name, $"its data [{entry.Begin}, {entry.End}] overlaps tensor '{previous.Name}' [{previous.Begin}, {previous.End}]");
+                Entry(diagnostics, weightsPath, entry.Name, entry.Location, $"its data [{entry.Begin}, {entry.End}] overlaps tensor '{previous.Name}' [{previous.Begin}, {previous.End}]");
             previous = entry;
         }
         if (diagnostics.Count > errorsBefore) return null;
@@ -97,32 +100,33 @@ internal static class ManifestParser
 
     private static TensorEntry? ParseEntry(string path, string name, JsonValue value, long dataLength, List<DiagnosticInfo> diagnostics)
     {
-        if (value is not JsonObject entry) return Entry(diagnostics, path, name, "its header entry is a JSON " + value.KindName + ", not an object");
-        if (entry.Get("dtype") is not JsonString dtype) return Entry(diagnostics, path, name, "it has no string 'dtype'");
+        var at = TextLocation.Of(value, HeaderOffset);
+        if (value is not JsonObject entry) return Entry(diagnostics, path, name, at, "its header entry is a JSON " + value.KindName + ", not an object");
+        if (entry.Get("dtype") is not JsonString dtype) return Entry(diagnostics, path, name, at, "it has no string 'dtype'");
         int elementSize = DTypeSize(dtype.Value);
-        if (elementSize == 0) return Entry(diagnostics, path, name, $"it has the unknown dtype '{Truncate(dtype.Value)}'");
+        if (elementSize == 0) return Entry(diagnostics, path, name, at, $"it has the unknown dtype '{Truncate(dtype.Value)}'");
         if (entry.Get("shape") is not JsonArray shapeArray || shapeArray.Items.Count > 8)
-            return Entry(diagnostics, path, name, "it has no 'shape' array of at most 8 dimensions");
+            return Entry(diagnostics, path, name, at, "it has no 'shape' array of at most 8 dimensions");
         var shape = new List<long>();
         long elements = 1;
         foreach (var d in shapeArray.Items)
         {
             if (d is not JsonNumber n || !n.TryGetInt64(out long dim) || dim < 0 || dim > int.MaxValue)
-                return Entry(diagnostics, path, name, "its shape has the invalid dimension " + Describe(d));
+                return Entry(diagnostics, path, name, at, "its shape has the invalid dimension " + Describe(d));
             if (dim > 0 && elements > dataLength / dim)
-                return Entry(diagnostics, path, name, $"its shape [{string.Join(", ", shapeArray.Items.Select(Describe))}] holds more elements than the file has data bytes");
+                return Entry(diagnostics, path, name, at, $"its shape [{string.Join(", ", shapeArray.Items.Select(Describe))}] holds more elements than the file has data bytes");
             elements *= dim;
             shape.Add(dim);
         }
         if (entry.Get("data_offsets") is not JsonArray offsets || offsets.Items.Count != 2
             || offsets.Items[0] is not JsonNumber b || !b.TryGetInt64(out long begin) || begin < 0
             || offsets.Items[1] is not JsonNumber e || !e.TryGetInt64(out long end) || end < 0)
-            return Entry(diagnostics, path, name, "it has no valid 'data_offsets' pair of non-negative integers");
+            return Entry(diagnostics, path, name, at, "it has no valid 'data_offsets' pair of non-negative integers");
         if (begin > end || end > dataLength)
-            return Entry(diagnostics, path, name, $"its data_offsets [{begin}, {end}] lie outside the {dataLength} data bytes of the file");
+            return Entry(diagnostics, path, name, at, $"its data_offsets [{begin}, {end}] lie outside the {dataLength} data bytes of the file");
         if (end - begin != elements * elementSize)
-            return Entry(diagnostics, path, name, $"its data_offsets span {end - begin} bytes, but shape [{string.Join(", ", shape)}] of {dtype.Value} needs {elements * elementSize}");
-        return new TensorEntry(name, dtype.Value, shape.ToEquatableArray(), begin, end);
+            return Entry(diagnostics, path, name, at, $"its data_offsets span {end - begin} bytes, but shape [{string.Join(", ", shape)}] of {dtype.Value} needs {elements * elementSize}");
+        return new TensorEntry(name, dtype.Value, shape.ToEquatableArray(), begin, end, at);
     }
 
     /// <summary>Size in bytes of one element of a safetensors dtype, or 0 when unknown.</summary>
@@ -135,15 +139,15 @@ internal static class ManifestParser
         _ => 0,
     };
 
-    private static TensorEntry? Entry(List<DiagnosticInfo> diagnostics, string path, string name, string problem)
+    private static TensorEntry? Entry(List<DiagnosticInfo> diagnostics, string path, string name, TextLocation at, string problem)
     {
-        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorEntryInvalid, path, 0, 0, path, name, problem));
+        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TensorEntryInvalid, path, at, name, problem));
         return null;
     }
 
     private static WeightsManifest? Fail(List<DiagnosticInfo> diagnostics, string path, string problem)
     {
-        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ManifestInvalid, path, 0, 0, path, problem));
+        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ManifestInvalid, path, TextLocation.FileStart, problem));
         return null;
     }
 

@@ -83,9 +83,9 @@ public class BuildTimeHardeningTests
         ["config: hidden_sizes not divisible by heads"] = (() => Folder(ConfigWith("hidden_sizes", "[64, 80, 97]")), "MVC005", ["'hidden_sizes'", "97 is not divisible by num_attention_heads 4"]),
         ["config: heads larger than hidden"] = (() => Folder(ConfigWith("num_attention_heads", "128")), "MVC005", ["'hidden_sizes'", "num_attention_heads 128"]),
         // unsupported model_type, values
-        ["config: model_type bert"] = (() => Folder(ConfigWith("model_type", "\"bert\"")), "MVC006", ["config.json", "model_type", "bert"]),
+        ["config: model_type bert"] = (() => Folder(ConfigWith("model_type", "\"bert\"")), "MVC006", ["model_type", "bert"]),
         ["config: model_type empty"] = (() => Folder(ConfigWith("model_type", "\"\"")), "MVC006", ["model_type"]),
-        ["config: architecture MobileViTModel"] = (() => Folder(ConfigWith("architectures", "[\"MobileViTModel\"]")), "MVC006", ["MobileViTModel"]),
+        ["config: architecture MobileViTV2Model in a V1 config"] = (() => Folder(ConfigWith("architectures", "[\"MobileViTV2Model\"]")), "MVC006", ["MobileViTV2Model"]),
         ["config: hidden_act gelu"] = (() => Folder(ConfigWith("hidden_act", "\"gelu\"")), "MVC016", ["'hidden_act'", "gelu"]),
         ["config: output_stride 16 for a classifier"] = (() => Folder(ConfigWith("output_stride", "16")), "MVC016", ["'output_stride'", "16"]),
         // absurd image_size
@@ -95,17 +95,17 @@ public class BuildTimeHardeningTests
         ["config: image_size 2^31"] = (() => Folder(ConfigWith("image_size", "2147483648")), "MVC005", ["'image_size'", "2147483648"]),
 
         // model.safetensors (through the manifest the build writes)
-        ["weights: file of 4 bytes"] = (() => Folder(manifest: ModelFolder.ManifestFor([1, 2, 3, 4], WeightsPath)), "MVC007", ["model.safetensors", "4 bytes"]),
-        ["weights: truncated into the header"] = (() => Folder(manifest: ModelFolder.ManifestFor(Weights[..100], WeightsPath)), "MVC007", ["model.safetensors", "larger than the file"]),
-        ["weights: truncated, header intact, data short"] = (() => Folder(manifest: ModelFolder.ManifestFor(Weights[..^1], WeightsPath)), "MVC012", ["model.safetensors", "outside"]),
-        ["weights: header intact, no data at all"] = (() => Folder(manifest: Manifest(HeaderText, 0)), "MVC012", ["model.safetensors", "data bytes"]),
-        ["weights: header length 2^64-1"] = (() => Folder(manifest: ModelFolder.ManifestFor(WithHeaderLength(ulong.MaxValue), WeightsPath)), "MVC007", ["model.safetensors"]),
+        ["weights: file of 4 bytes"] = (() => Folder(manifest: ModelFolder.ManifestFor([1, 2, 3, 4], WeightsPath)), "MVC007", ["4 bytes"]),
+        ["weights: truncated into the header"] = (() => Folder(manifest: ModelFolder.ManifestFor(Weights[..100], WeightsPath)), "MVC007", ["larger than the file"]),
+        ["weights: truncated, header intact, data short"] = (() => Folder(manifest: ModelFolder.ManifestFor(Weights[..^1], WeightsPath)), "MVC012", ["outside"]),
+        ["weights: header intact, no data at all"] = (() => Folder(manifest: Manifest(HeaderText, 0)), "MVC012", ["data bytes"]),
+        ["weights: header length 2^64-1"] = (() => Folder(manifest: ModelFolder.ManifestFor(WithHeaderLength(ulong.MaxValue), WeightsPath)), "MVC007", ["18446744073709551615", "larger than the file"]),
         ["weights: header length 2^40"] = (() => Folder(manifest: ModelFolder.ManifestFor(WithHeaderLength(1UL << 40), WeightsPath)), "MVC007", ["1099511627776", "larger than the file"]),
         ["weights: manifest header_length absurd"] = (() => Folder(manifest: FixtureManifest.Replace("header_length: ", "header_length: 99999999999")), "MVC007", ["larger than the file"]),
         ["weights: manifest not a manifest"] = (() => Folder(manifest: "PK\u0003\u0004 zip"), "MVC007", ["not a weights manifest"]),
         ["weights: manifest without header"] = (() => Folder(manifest: "mobilevit-weights-manifest 1\nfile: " + WeightsPath + "\nlength: 10\n"), "MVC007", ["no header section"]),
-        ["weights: header not JSON"] = (() => Folder(manifest: Manifest("this is not json")), "MVC008", ["model.safetensors", "not valid JSON"]),
-        ["weights: header truncated JSON"] = (() => Folder(manifest: Manifest(HeaderText[..(HeaderText.Length / 2)])), "MVC008", ["model.safetensors", "truncated"]),
+        ["weights: header not JSON"] = (() => Folder(manifest: Manifest("this is not json")), "MVC008", ["not valid JSON"]),
+        ["weights: header truncated JSON"] = (() => Folder(manifest: Manifest(HeaderText[..(HeaderText.Length / 2)])), "MVC008", ["truncated"]),
         ["weights: header a JSON array"] = (() => Folder(manifest: Manifest("[]")), "MVC008", ["not an object"]),
         ["weights: header nested 100000 deep"] = (() => Folder(manifest: Manifest("{\"a\":" + new string('[', 100_000))), "MVC008", ["nesting deeper than"]),
         ["weights: overlapping offsets"] = (() => Folder(manifest: HeaderWith(h => h["classifier.bias"]!["data_offsets"] = h["classifier.weight"]!["data_offsets"]!.AsArray()[0]!.GetValue<long>() is var b ? new JsonArray(b, b + 40) : null)), "MVC012", ["overlaps"]),
@@ -127,7 +127,7 @@ public class BuildTimeHardeningTests
         ["weights: dtype F64"] = (() => Folder(manifest: HeaderWith(h => { h["classifier.bias"]!["dtype"] = "F64"; h["classifier.bias"]!["shape"] = new JsonArray(5); })), "MVC010", ["'classifier.bias'", "[5]"]),
         ["weights: dtype U8 of the right size"] = (() => Folder(manifest: HeaderWith(h => { h["classifier.bias"]!["dtype"] = "U8"; h["classifier.bias"]!["shape"] = new JsonArray(10); SetSpan(h, "classifier.bias", 10); })), "MVC011", ["'classifier.bias'", "U8"]),
         ["weights: duplicate tensor name"] = (() => Folder(manifest: Manifest(HeaderText.Insert(1, "\"classifier.bias\":" + Header()["classifier.bias"]!.ToJsonString() + ","))), "MVC013", ["'classifier.bias'"]),
-        ["weights: another architecture (x-small)"] = (() => Folder(manifest: ModelFolder.ManifestFor(File.ReadAllBytes(Path.Combine(ModelFolder.FixtureDirectory("mobilevit-x-small"), "model.safetensors")), WeightsPath)), "MVC010", ["model.safetensors"]),
+        ["weights: another architecture (x-small)"] = (() => Folder(manifest: ModelFolder.ManifestFor(File.ReadAllBytes(Path.Combine(ModelFolder.FixtureDirectory("mobilevit-x-small"), "model.safetensors")), WeightsPath)), "MVC010", ["has shape", "but config.json implies"]),
     };
 
     private static void SetSpan(JsonObject header, string name, long bytes)

@@ -101,6 +101,38 @@ public class RunHardeningTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task RunFeaturesWhileRunIsRunningIsRefusedAndTheOtherWayRound()
+    {
+        using var model = FashionMobileViT.Create(1);
+        var input = Image(0);
+        var features = new float[FashionMobileViT.FeatureLength];
+        foreach (bool parkInRun in new[] { true, false })
+        {
+            using var inside = new ManualResetEventSlim();
+            using var release = new ManualResetEventSlim();
+            StageObserver park = (stage, _, _, _, _) =>
+            {
+                if (stage != 0) return;
+                inside.Set();
+                release.Wait(TimeSpan.FromSeconds(30));
+            };
+            var a = Task.Run(() =>
+            {
+                if (parkInRun) model.Run(input, new float[10], park);
+                else model.RunFeatures(input, new float[FashionMobileViT.FeatureLength], park);
+            });
+            Assert.True(inside.Wait(TimeSpan.FromSeconds(30)));
+            var e = parkInRun
+                ? Assert.Throws<InvalidOperationException>(() => model.RunFeatures(input, features))
+                : Assert.Throws<InvalidOperationException>(() => model.Run(input, new float[10]));
+            Assert.Contains("one instance serves one thread at a time", e.Message);
+            release.Set();
+            await a.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        model.RunFeatures(input, features); // free again
+    }
+
+    [Fact]
     public async Task HammeringOneInstanceFromTwoThreadsOnlyEverThrowsInvalidOperationException()
     {
         using var model = FashionMobileViT.Create(1);

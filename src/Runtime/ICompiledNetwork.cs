@@ -1,0 +1,20 @@
+namespace MobileViT.Compiled;
+
+/// <summary>
+/// What every generated class implements, classifier, segmenter or feature extractor: its input and its layers.
+/// <see cref="ICompiledModel"/> adds Run (logits); <see cref="IFeatureExtractor"/> adds RunFeatures (pooled features).
+/// </summary>
+public interface ICompiledNetwork : IDisposable
+{
+    /// <summary>The model's name (its folder name, e.g. "mobilevit-small").</summary>
+    string ModelName { get; }
+    int InputChannels { get; }
+    int InputHeight { get; }
+    int InputWidth { get; }
+
+    /// <summary>What each kernel call computes, with its shapes, in order.</summary>
+    IReadOnlyList<string> LayerDescriptions { get; }
+
+    /// <summary>Multiply-accumulates of each kernel call, in order.</summary>
+    IReadOnlyList<long> LayerMultiplyAccumulates { get; }
+}
