@@ -53,6 +53,8 @@ public class MobileViTV2KernelTests
     [InlineData(64, 32, 32, 2)]
     [InlineData(96, 16, 16, 2)]
     [InlineData(8, 8, 4, 1)]
+    [InlineData(6, 14, 14, 2)]   // a 224 input's stage-4 map: 4n + 2 columns, a partial last vector per row
+    [InlineData(4, 6, 10, 2)]
     public void SeparableAttentionMatchesTwin(int channels, int height, int width, int patch)
     {
         var qkv = Random((1 + 2 * channels) * height * width, channels * 7 + height, 4f);
@@ -64,6 +66,9 @@ public class MobileViTV2KernelTests
         foreach (var isa in new[] { Isa.Vector512, Isa.Vector256, Isa.Vector128, Isa.Scalar })
         {
             if (!KernelTestUtil.Accelerated(isa)) continue;
+            // 2x2 patches on even maps never take the scalar loops on a vector path.
+            Assert.Equal(isa != Isa.Scalar && patch == 2 && height % 2 == 0 && width % 2 == 0,
+                SeparableAttention.PairsPath(height, width, patch, patch, isa) != Isa.Scalar);
             Array.Clear(fast);
             SeparableAttention.RunIsa(qkv, fast, channels, height, width, patch, patch, new float[SeparableAttention.ScratchLength(tokens, channels)], isa);
             AssertClose(reference, fast, 1e-5f);

@@ -12,16 +12,25 @@ public class ResizeBilinearTests
     [InlineData(4, 5, 9, 6, 10)]
     [InlineData(1, 13, 3, 4, 17)]
     [InlineData(2, 15, 15, 16, 16)]
+    [InlineData(3, 16, 16, 32, 32)]  // 2x upsampling: each resampled input row serves two output rows
+    [InlineData(2, 33, 40, 9, 11)]   // downsampling: rows skipped
     public void MatchesReferenceTwin(int channels, int inH, int inW, int outH, int outW)
     {
         var random = new Random(channels * 1000 + inH * 31 + outW);
         var input = new float[channels * inH * inW];
         for (int i = 0; i < input.Length; i++) input[i] = random.NextSingle() * 2 - 1;
-        var fast = new float[channels * outH * outW];
-        var reference = new float[fast.Length];
-        ResizeBilinear.Run(input, fast, channels, inH, inW, outH, outW);
+        var reference = new float[channels * outH * outW];
         ReferenceKernels.ResizeBilinear(input, reference, channels, inH, inW, outH, outW);
+        // The public entry point (this machine's path), then each path: bitwise the reference's arithmetic.
+        var fast = new float[reference.Length];
+        ResizeBilinear.Run(input, fast, channels, inH, inW, outH, outW);
         Assert.Equal(reference, fast);
+        foreach (var isa in new[] { Isa.Scalar, Isa.Vector128 })
+        {
+            var actual = new float[reference.Length];
+            ResizeBilinear.RunIsa(input, actual, channels, inH, inW, outH, outW, isa);
+            Assert.Equal(reference, actual);
+        }
     }
 
     [Fact]

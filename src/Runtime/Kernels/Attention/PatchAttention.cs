@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using MobileViT.Compiled.Threading;
 
 namespace MobileViT.Compiled.Kernels;
@@ -126,7 +125,7 @@ public static unsafe class PatchAttention
             }
             for (int d = 0; d < dim; d++) Scale<TOps, TV>(qt + (long)d * ld, inv, n);
         }
-        for (int d = 0; d < dim; d++) Scatter(in a, qkv0 + (long)d * ld, offsetStride, a.Output + (long)(q0 + d) * pixels);
+        for (int d = 0; d < dim; d++) Scatter(in a, qkv0 + (long)d * ld, offsetStride, a.Output + (long)(q0 + d) * pixels, TOps.Tier);
     }
 
     /// <summary>
@@ -197,7 +196,7 @@ public static unsafe class PatchAttention
     /// src + offset * offsetStride) back to their pixels. 2-wide patches interleave two token rows per image row.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Scatter(in Args a, float* src, long offsetStride, float* output)
+    private static void Scatter(in Args a, float* src, long offsetStride, float* output, Isa tier)
     {
         int width = a.Width, ph = a.PatchHeight, pw = a.PatchWidth, patchesX = width / pw, rows = a.Height / ph * ph;
         for (int y = 0; y < rows; y++) // pixels outside the whole patches are left as they are
@@ -207,7 +206,7 @@ public static unsafe class PatchAttention
             if (pw == 2)
             {
                 float* s1 = s0 + offsetStride;
-                int x = Interleave(s0, s1, row, patchesX);
+                int x = TokenInterleave.Run(s0, s1, row, patchesX, tier);
                 for (; x < patchesX; x++)
                 {
                     row[2 * x] = s0[x];
@@ -217,44 +216,6 @@ public static unsafe class PatchAttention
             else
                 for (int x = 0; x < patchesX * pw; x++) row[x] = s0[(x % pw) * offsetStride + x / pw];
         }
-    }
-
-    /// <summary>dst[2i] = even[i], dst[2i + 1] = odd[i] for whole vectors of i (x86 paths); returns how many i.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Interleave(float* even, float* odd, float* dst, int count)
-    {
-        int i = 0;
-        if (Avx512F.IsSupported)
-        {
-            var low = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-            var high = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-            for (; i + 16 <= count; i += 16)
-            {
-                var e = Vector512.Load(even + i);
-                var o = Vector512.Load(odd + i);
-                Avx512F.PermuteVar16x32x2(e, low, o).Store(dst + 2 * i);
-                Avx512F.PermuteVar16x32x2(e, high, o).Store(dst + 2 * i + 16);
-            }
-        }
-        if (Avx.IsSupported)
-            for (; i + 8 <= count; i += 8)
-            {
-                var e = Vector256.Load(even + i);
-                var o = Vector256.Load(odd + i);
-                var lo = Avx.UnpackLow(e, o);   // e0 o0 e1 o1 | e4 o4 e5 o5
-                var hi = Avx.UnpackHigh(e, o);  // e2 o2 e3 o3 | e6 o6 e7 o7
-                Avx.Permute2x128(lo, hi, 0x20).Store(dst + 2 * i);
-                Avx.Permute2x128(lo, hi, 0x31).Store(dst + 2 * i + 8);
-            }
-        if (Sse.IsSupported)
-            for (; i + 4 <= count; i += 4)
-            {
-                var e = Vector128.Load(even + i);
-                var o = Vector128.Load(odd + i);
-                Sse.UnpackLow(e, o).Store(dst + 2 * i);
-                Sse.UnpackHigh(e, o).Store(dst + 2 * i + 4);
-            }
-        return i;
     }
 
     /// <summary>

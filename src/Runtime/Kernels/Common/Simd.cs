@@ -70,6 +70,8 @@ internal static class KernelIsa
 /// </summary>
 internal unsafe interface IVecOps<TV> where TV : struct
 {
+    /// <summary>The path this is (what <c>KernelInfo</c> reports for a kernel body instantiated on it).</summary>
+    static abstract Isa Tier { get; }
     /// <summary>Floats per vector.</summary>
     static abstract int Count { get; }
     /// <summary>True when the target has 32 vector registers, so the GEMM can hold an 8 x 3-vector accumulator tile.</summary>
@@ -99,6 +101,7 @@ internal unsafe interface IVecOps<TV> where TV : struct
 
 internal unsafe readonly struct Ops512 : IVecOps<Vector512<float>>
 {
+    public static Isa Tier => Isa.Vector512;
     public static int Count => Vector512<float>.Count;
     public static bool Mr8 => true;
     public static Vector512<float> Zero { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector512<float>.Zero; }
@@ -142,6 +145,7 @@ internal unsafe readonly struct Ops512 : IVecOps<Vector512<float>>
 
 internal unsafe readonly struct Ops256 : IVecOps<Vector256<float>>
 {
+    public static Isa Tier => Isa.Vector256;
     public static int Count => Vector256<float>.Count;
     /// <summary>AVX-512VL gives 32 ymm registers; plain AVX2 has 16.</summary>
     public static bool Mr8 => Avx512F.VL.IsSupported;
@@ -183,8 +187,27 @@ internal unsafe readonly struct Ops256 : IVecOps<Vector256<float>>
     }
 }
 
+/// <summary>How <see cref="Ops128"/> interleaves and de-interleaves pairs of vectors.</summary>
+internal enum PairShuffle
+{
+    /// <summary>ARM64 zip1/zip2 and uzp1/uzp2.</summary>
+    Zip,
+    /// <summary>x86 unpcklps/unpckhps (de-interleaving stays the portable narrowing, shufps on x86).</summary>
+    Unpack,
+    /// <summary>Vector128.Widen/Narrow with shifts.</summary>
+    Portable,
+}
+
 internal unsafe readonly struct Ops128 : IVecOps<Vector128<float>>
 {
+    /// <summary>The one selection of the pair shuffles (also read by <c>KernelInfo</c>).</summary>
+    public static PairShuffle Pairs
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => AdvSimd.Arm64.IsSupported ? PairShuffle.Zip : Sse.IsSupported ? PairShuffle.Unpack : PairShuffle.Portable;
+    }
+
+    public static Isa Tier => Isa.Vector128;
     public static int Count => Vector128<float>.Count;
     /// <summary>ARM64 NEON and AVX-512VL have 32 vector registers; SSE has 16.</summary>
     public static bool Mr8 => AdvSimd.Arm64.IsSupported || Avx512F.VL.IsSupported;
@@ -207,14 +230,36 @@ internal unsafe readonly struct Ops128 : IVecOps<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Deinterleave(float* src, float* even, float* odd)
     {
+        if (Pairs == PairShuffle.Zip)
+        {
+            // uzp1/uzp2: two instructions; the portable narrowing below is xtn/xtn2 twice plus two shifts on ARM64.
+            var x = Vector128.Load(src);
+            var y = Vector128.Load(src + Vector128<float>.Count);
+            AdvSimd.Arm64.UnzipEven(x, y).Store(even);
+            AdvSimd.Arm64.UnzipOdd(x, y).Store(odd);
+            return;
+        }
         var a = Vector128.Load(src).AsUInt64();
         var b = Vector128.Load(src + Vector128<float>.Count).AsUInt64();
         Vector128.Narrow(a, b).AsSingle().Store(even);
         Vector128.Narrow(a >>> 32, b >>> 32).AsSingle().Store(odd);
     }
+    /// <summary>zip1/zip2 on ARM64, unpcklps/unpckhps on x86 (two instructions; the portable widening takes about eight).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Interleave(Vector128<float> even, Vector128<float> odd, float* dst)
     {
+        if (Pairs == PairShuffle.Zip)
+        {
+            AdvSimd.Arm64.ZipLow(even, odd).Store(dst);
+            AdvSimd.Arm64.ZipHigh(even, odd).Store(dst + Vector128<float>.Count);
+            return;
+        }
+        if (Pairs == PairShuffle.Unpack)
+        {
+            Sse.UnpackLow(even, odd).Store(dst);
+            Sse.UnpackHigh(even, odd).Store(dst + Vector128<float>.Count);
+            return;
+        }
         var (evenLow, evenHigh) = Vector128.Widen(even.AsUInt32());
         var (oddLow, oddHigh) = Vector128.Widen(odd.AsUInt32());
         (evenLow | (oddLow << 32)).AsSingle().Store(dst);
@@ -225,6 +270,7 @@ internal unsafe readonly struct Ops128 : IVecOps<Vector128<float>>
 /// <summary>The no-SIMD path: a "vector" of one float.</summary>
 internal unsafe readonly struct OpsScalar : IVecOps<float>
 {
+    public static Isa Tier => Isa.Scalar;
     public static int Count => 1;
     public static bool Mr8 => false;
     public static float Zero => 0f;

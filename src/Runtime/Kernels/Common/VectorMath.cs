@@ -13,6 +13,11 @@ namespace MobileViT.Compiled.Kernels;
 /// </summary>
 internal static class VectorMath
 {
+    /// <summary>vscalefps on 512-bit vectors: 2^n in one instruction and any n (also read by <see cref="KernelInfo"/>).</summary>
+    internal static bool HasScale512 => Avx512F.IsSupported;
+    /// <summary>vscalefps on 256- and 128-bit vectors (AVX-512VL).</summary>
+    internal static bool HasScaleVL => Avx512F.VL.IsSupported;
+
     private const float Log2E = 1.44269504088896341f;
     // A minimax polynomial for e^r on [-ln2/2, ln2/2] (1, 1, 0.4999923, 0.16667114, 0.041890115, 0.008312525),
     // rewritten in f = r / ln2 for 2^f on [-1/2, 1/2]: a_k = c_k ln2^k (the same relative error).
@@ -30,7 +35,7 @@ internal static class VectorMath
     public static Vector512<float> ExpNegated(Vector512<float> x)
     {
         var t = x * Vector512.Create(-Log2E);
-        if (!Avx512F.IsSupported) t = Vector512.Min(t, Vector512.Create(127f)); // the exponent is built in the bits
+        if (!HasScale512) t = Vector512.Min(t, Vector512.Create(127f)); // the exponent is built in the bits
         return Exp2(t);
     }
 
@@ -43,7 +48,7 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Exp2(Vector512<float> x)
     {
-        if (!Avx512F.IsSupported) x = Vector512.Max(x, Vector512.Create(-126f));
+        if (!HasScale512) x = Vector512.Max(x, Vector512.Create(-126f));
         var n = Vector512.Round(x);
         var f = x - n;
         var p = Vector512.MultiplyAddEstimate(Vector512.Create(A5), f, Vector512.Create(A4));
@@ -58,7 +63,7 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Scale(Vector512<float> p, Vector512<float> n)
     {
-        if (Avx512F.IsSupported) return Avx512F.Scale(p, n); // one instruction
+        if (HasScale512) return Avx512F.Scale(p, n); // one instruction
         var scale = (Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23;
         return p * scale.AsSingle();
     }
@@ -73,7 +78,7 @@ internal static class VectorMath
     public static Vector256<float> ExpNegated(Vector256<float> x)
     {
         var t = x * Vector256.Create(-Log2E);
-        if (!Avx512F.VL.IsSupported) t = Vector256.Min(t, Vector256.Create(127f)); // the exponent is built in the bits
+        if (!HasScaleVL) t = Vector256.Min(t, Vector256.Create(127f)); // the exponent is built in the bits
         return Exp2(t);
     }
 
@@ -86,7 +91,7 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Exp2(Vector256<float> x)
     {
-        if (!Avx512F.VL.IsSupported) x = Vector256.Max(x, Vector256.Create(-126f));
+        if (!HasScaleVL) x = Vector256.Max(x, Vector256.Create(-126f));
         var n = Vector256.Round(x);
         var f = x - n;
         var p = Vector256.MultiplyAddEstimate(Vector256.Create(A5), f, Vector256.Create(A4));
@@ -101,7 +106,7 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Scale(Vector256<float> p, Vector256<float> n)
     {
-        if (Avx512F.VL.IsSupported) return Avx512F.VL.Scale(p, n); // one instruction
+        if (HasScaleVL) return Avx512F.VL.Scale(p, n); // one instruction
         var scale = (Vector256.ConvertToInt32(n) + Vector256.Create(127)) << 23;
         return p * scale.AsSingle();
     }
@@ -116,7 +121,7 @@ internal static class VectorMath
     public static Vector128<float> ExpNegated(Vector128<float> x)
     {
         var t = x * Vector128.Create(-Log2E);
-        if (!Avx512F.VL.IsSupported) t = Vector128.Min(t, Vector128.Create(127f)); // the exponent is built in the bits
+        if (!HasScaleVL) t = Vector128.Min(t, Vector128.Create(127f)); // the exponent is built in the bits
         return Exp2(t);
     }
 
@@ -129,7 +134,7 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Exp2(Vector128<float> x)
     {
-        if (!Avx512F.VL.IsSupported) x = Vector128.Max(x, Vector128.Create(-126f));
+        if (!HasScaleVL) x = Vector128.Max(x, Vector128.Create(-126f));
         var n = Vector128.Round(x);
         var f = x - n;
         var p = Vector128.MultiplyAddEstimate(Vector128.Create(A5), f, Vector128.Create(A4));
@@ -144,7 +149,7 @@ internal static class VectorMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> Scale(Vector128<float> p, Vector128<float> n)
     {
-        if (Avx512F.VL.IsSupported) return Avx512F.VL.Scale(p, n); // one instruction
+        if (HasScaleVL) return Avx512F.VL.Scale(p, n); // one instruction
         var scale = (Vector128.ConvertToInt32(n) + Vector128.Create(127)) << 23;
         return p * scale.AsSingle();
     }

@@ -7,6 +7,12 @@ namespace MobileViT.Compiled.Kernels;
 /// </summary>
 public static class CropPad
 {
+    /// <summary>
+    /// Rows are copied with Span.CopyTo and zeroed with Span.Clear: the runtime's memmove, which copies in SIMD blocks
+    /// of at least 16 bytes wherever Vector128 is accelerated. Read by <see cref="KernelInfo"/>.
+    /// </summary>
+    internal static Isa Tier => System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? Isa.Vector128 : Isa.Scalar;
+
     public static void Crop(ReadOnlySpan<float> input, Span<float> output, int channels, int inHeight, int inWidth, int outHeight, int outWidth)
     {
         for (int c = 0; c < channels; c++)

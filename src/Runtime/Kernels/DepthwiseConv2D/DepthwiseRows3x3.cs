@@ -15,12 +15,23 @@ namespace MobileViT.Compiled.Kernels;
 /// Applies to rows of whole half vectors: width a multiple of 8 (stride 1) or of 16 (stride 2); a last half vector
 /// is loaded with zeros above it (the padding column right of the row) and stored as a Vector256. The general kernel
 /// ran the 16x16 -> 8x8 stride-2 layers at 3 % of the FMA peak, 8 of 16 lanes busy and every row through scalar tails.
+/// <para>
+/// No Vector128 (NEON, SSE) twin: there the general kernel is already all vectors (ring rows copied with vector
+/// loads, stride 2 split by uzp1/uzp2 on ARM64, 9 loads and 9 FMAs per 4 outputs, no scalar tails on 4n-wide rows), and
+/// what this kernel saves is loads: 16-byte loads rarely cross a cache line (3 of 16 offsets against 15 of 16 for
+/// 64-byte ones) and ARM64 cores issue 2-3 per cycle, so 9 loads take no longer than the 9 FMAs on 2 FMA pipes. Building
+/// the neighbour columns instead (ext/palignr, 6 per 4 outputs) runs on the same vector pipes as the FMAs on
+/// Cortex-A76/Neoverse-N1, 15 pipe operations instead of 9: slower there, not faster.
+/// </para>
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class DepthwiseRows3x3
 {
+    /// <summary>Whether the kernel exists on this path (AVX-512 only; elsewhere the general kernel runs). Also read by <see cref="KernelInfo"/>.</summary>
+    public static bool Available(Isa isa) => isa == Isa.Vector512 && Avx512F.IsSupported;
+
     public static bool Applies(int kernelSize, int stride, int padding, int dilation, int width, Isa isa)
-        => isa == Isa.Vector512 && Avx512F.IsSupported && kernelSize == 3 && padding == 1 && dilation == 1
+        => Available(isa) && kernelSize == 3 && padding == 1 && dilation == 1
            && (stride == 1 ? width % 8 == 0 : stride == 2 && width % 16 == 0);
 
     /// <summary>Channels [c0, c1): input [c, height, width], output [c, outHeight, width / stride].</summary>

@@ -14,6 +14,17 @@ public static unsafe class GroupNorm
 {
     private const int SerialMaxElements = 32 * 1024;
 
+    /// <summary>
+    /// The width of System.Numerics.Vector&lt;float&gt;, which the runtime picks (AdvSimd 128 on ARM64, AVX2 256 on x64
+    /// unless DOTNET_PreferredVectorBitWidth says otherwise); Scalar when it is not accelerated. Also read by <see cref="KernelInfo"/>.
+    /// </summary>
+    internal static Isa Tier => !Vector.IsHardwareAccelerated ? Isa.Scalar : Vector<float>.Count switch
+    {
+        >= 16 => Isa.Vector512,
+        8 => Isa.Vector256,
+        _ => Isa.Vector128,
+    };
+
     /// <summary>Normalizes over all channels x pixels with one mean and variance, then scales and shifts per channel.</summary>
     public static void SingleGroup(ReadOnlySpan<float> input, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
         Span<float> output, int channels, int pixels, float epsilon, WorkerPool? pool = null)
@@ -138,7 +149,7 @@ public static unsafe class GroupNorm
             var source = new ReadOnlySpan<float>(j.Input + (long)c * j.Pixels, j.Pixels);
             var target = new Span<float>(j.Output + (long)c * j.Pixels, j.Pixels);
             int i = 0;
-            if (Vector.IsHardwareAccelerated)
+            if (Tier != Isa.Scalar)
             {
                 var vMean = new Vector<float>(meanF);
                 var vScale = new Vector<float>(scale);

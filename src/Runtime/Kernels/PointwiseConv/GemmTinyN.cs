@@ -15,7 +15,13 @@ internal static unsafe partial class Gemm
 
     /// <summary>Whether <see cref="Run"/> takes the channel-vectorized path for n pixels on this vector width.</summary>
     private static bool UsesTinyN<TOps, TV>(int n) where TOps : struct, IVecOps<TV> where TV : struct
-        => n <= TinyPixels && TOps.Count >= 8 && Vector256.IsHardwareAccelerated;
+        => n <= TinyPixels && TinyNApplies(TOps.Count);
+
+    /// <summary>
+    /// Whether a GEMM on vectors of <paramref name="lanes"/> floats has the tiny-N path (it needs Vector256 hardware;
+    /// with 4 lanes the main microkernel's one vector already holds all 1-4 pixels). Also read by <see cref="KernelInfo"/>.
+    /// </summary>
+    internal static bool TinyNApplies(int lanes) => lanes >= 8 && Vector256.IsHardwareAccelerated;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TinyN<TOps, TV, TAct, TPacker>(ref TPacker packer, float* packedW, float* bias, float* output,

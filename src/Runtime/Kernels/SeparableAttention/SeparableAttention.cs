@@ -10,7 +10,8 @@ namespace MobileViT.Compiled.Kernels;
 /// of tokens: one softmax over the query channel, one weighted sum of keys (the context vector), then
 /// relu(value) * context.
 /// <para>
-/// 2x2 patches on rows of whole vectors (every MobileViTV2 map but the smallest) are vectorized over image rows,
+/// 2x2 patches on maps of even sizes (every MobileViTV2 map; rows of 4n + 2 floats end in a partial vector) are
+/// vectorized over image rows,
 /// where the two patch columns alternate lane by lane: the softmax weights become a map with the pixels' own layout,
 /// each context value is an even- or odd-lane sum, and the output a row times an alternating context vector. Output
 /// channels are split over the pool's threads (the weights are computed once, before). Sums run in another order
@@ -41,26 +42,20 @@ public static unsafe class SeparableAttention
         if (qkv.Length < (1 + 2 * channels) * pixels || output.Length < channels * pixels || scratch.Length < tokens + channels)
             throw new ArgumentException("qkv, output or scratch is too short");
         if (tokens == 0 || channels == 0) return;
-        if (patchHeight == 2 && patchWidth == 2 && height % 2 == 0 && width % 2 == 0)
+        isa = PairsPath(height, width, patchHeight, patchWidth, isa);
+        if (isa != Isa.Scalar)
         {
-            int lanes = KernelIsa.Lanes(isa);
-            // The widest vectors that tile a row (a row's lanes must start at an even column).
-            if (isa == Isa.Vector512 && width % 16 != 0) { isa = Isa.Vector256; lanes = 8; }
-            if (isa == Isa.Vector256 && width % 8 != 0) { isa = Isa.Vector128; lanes = 4; }
-            if (isa != Isa.Scalar && width % lanes == 0)
+            fixed (float* pQkv = qkv, pOut = output)
             {
-                fixed (float* pQkv = qkv, pOut = output)
+                var job = new Job { Qkv = pQkv, Output = pOut, Channels = channels, Height = height, Width = width };
+                switch (isa)
                 {
-                    var job = new Job { Qkv = pQkv, Output = pOut, Channels = channels, Height = height, Width = width };
-                    switch (isa)
-                    {
-                        case Isa.Vector512: Pairs<Ops512, Vector512<float>>(ref job, pool); break;
-                        case Isa.Vector256: Pairs<Ops256, Vector256<float>>(ref job, pool); break;
-                        default: Pairs<Ops128, Vector128<float>>(ref job, pool); break;
-                    }
+                    case Isa.Vector512: Pairs<Ops512, Vector512<float>>(ref job, pool); break;
+                    case Isa.Vector256: Pairs<Ops256, Vector256<float>>(ref job, pool); break;
+                    default: Pairs<Ops128, Vector128<float>>(ref job, pool); break;
                 }
-                return;
             }
+            return;
         }
         // Tokens are visited row of patches by row of patches (no division per element), in the same order as
         // before, so every sum keeps its order and the results their bits.
@@ -114,6 +109,19 @@ public static unsafe class SeparableAttention
     }
 
 
+    /// <summary>
+    /// The vectors the 2x2-patch path runs a map on: the widest whose vectors tile a row (a row's lanes must start at
+    /// an even column), else Vector128 with a partial last vector per row (widths 2, 6, 10, 14: a 224 input's 14x14
+    /// and 6x6 maps, which took the scalar loops before); Scalar for other patches and odd sizes (the scalar loops).
+    /// </summary>
+    internal static Isa PairsPath(int height, int width, int patchHeight, int patchWidth, Isa isa)
+    {
+        if (isa == Isa.Scalar || patchHeight != 2 || patchWidth != 2 || height % 2 != 0 || width % 2 != 0) return Isa.Scalar;
+        if (isa == Isa.Vector512 && width % 16 != 0) isa = Isa.Vector256;
+        if (isa == Isa.Vector256 && width % 8 != 0) isa = Isa.Vector128;
+        return isa;
+    }
+
     private struct Job
     {
         public float* Qkv, Output, Weights, Context;
@@ -129,23 +137,33 @@ public static unsafe class SeparableAttention
     private static void Pairs<TOps, TV>(ref Job j, WorkerPool? pool) where TOps : struct, IVecOps<TV> where TV : struct
     {
         int lanes = TOps.Count, width = j.Width, pixels = j.Height * width;
+        // Whole vectors of a row, then (Vector128 on widths 4n + 2 only) its last even and odd column as a partial vector.
+        int full = width / lanes * lanes, tail = width - full;
         // The weights map, then the 4 offsets' 1 / sum (index py * 2 + px), the two rows' max vectors, a lane buffer.
         float* weights = KernelIsa.ThreadPointer(pixels + 4 + 2 * lanes + 2 * lanes);
         float* inverse = weights + pixels, maxRows = inverse + 4, lanesTmp = maxRows + 2 * lanes;
         float* q = j.Qkv;
         TV m0 = TOps.Broadcast(float.NegativeInfinity), m1 = m0;
         for (int y = 0; y < j.Height; y += 2)
-            for (int x = 0; x < width; x += lanes)
+        {
+            for (int x = 0; x < full; x += lanes)
             {
                 m0 = TOps.Max(m0, TOps.Load(q + y * width + x));
                 m1 = TOps.Max(m1, TOps.Load(q + (y + 1) * width + x));
             }
+            if (tail != 0)
+            {
+                m0 = TOps.Max(m0, LoadPartial<TOps, TV>(q + y * width + full, tail, float.NegativeInfinity, lanesTmp));
+                m1 = TOps.Max(m1, LoadPartial<TOps, TV>(q + (y + 1) * width + full, tail, float.NegativeInfinity, lanesTmp));
+            }
+        }
         AlternateMax<TOps, TV>(m0, maxRows, lanesTmp);
         AlternateMax<TOps, TV>(m1, maxRows + lanes, lanesTmp);
         TV log2e = TOps.Broadcast(1.44269504088896341f), s0 = TOps.Zero, s1 = TOps.Zero;
         TV mx0 = TOps.Load(maxRows), mx1 = TOps.Load(maxRows + lanes);
         for (int y = 0; y < j.Height; y += 2)
-            for (int x = 0; x < width; x += lanes)
+        {
+            for (int x = 0; x < full; x += lanes)
             {
                 int p0 = y * width + x, p1 = p0 + width;
                 TV e0 = TOps.Exp2(TOps.Mul(TOps.Sub(TOps.Load(q + p0), mx0), log2e));
@@ -155,6 +173,18 @@ public static unsafe class SeparableAttention
                 s0 = TOps.Add(s0, e0);
                 s1 = TOps.Add(s1, e1);
             }
+            if (tail != 0)
+            {
+                // The weights are stored for the row's columns only and read back with zeros in the other lanes.
+                int p0 = y * width + full, p1 = p0 + width;
+                TV e0 = TOps.Exp2(TOps.Mul(TOps.Sub(LoadPartial<TOps, TV>(q + p0, tail, 0f, lanesTmp), mx0), log2e));
+                TV e1 = TOps.Exp2(TOps.Mul(TOps.Sub(LoadPartial<TOps, TV>(q + p1, tail, 0f, lanesTmp), mx1), log2e));
+                StorePartial<TOps, TV>(weights + p0, e0, tail, lanesTmp);
+                StorePartial<TOps, TV>(weights + p1, e1, tail, lanesTmp);
+                s0 = TOps.Add(s0, LoadPartial<TOps, TV>(weights + p0, tail, 0f, lanesTmp));
+                s1 = TOps.Add(s1, LoadPartial<TOps, TV>(weights + p1, tail, 0f, lanesTmp));
+            }
+        }
         PairSums<TOps, TV>(s0, lanesTmp, out float even0, out float odd0);
         PairSums<TOps, TV>(s1, lanesTmp, out float even1, out float odd1);
         inverse[0] = 1f / even0; inverse[1] = 1f / odd0; inverse[2] = 1f / even1; inverse[3] = 1f / odd1;
@@ -174,6 +204,7 @@ public static unsafe class SeparableAttention
     {
         ref Job j = ref Unsafe.AsRef<Job>(state);
         int lanes = TOps.Count, width = j.Width, pixels = j.Height * width;
+        int full = width / lanes * lanes, tail = width - full; // as in Pairs
         int c0 = (int)((long)item * j.Channels / j.Items), c1 = (int)((long)(item + 1) * j.Channels / j.Items);
         float* tmp = stackalloc float[16];
         float* context = stackalloc float[2 * 16];
@@ -182,12 +213,20 @@ public static unsafe class SeparableAttention
             float* keys = j.Qkv + (long)(1 + c) * pixels;
             TV a0 = TOps.Zero, a1 = TOps.Zero;
             for (int y = 0; y < j.Height; y += 2)
-                for (int x = 0; x < width; x += lanes)
+            {
+                for (int x = 0; x < full; x += lanes)
                 {
                     int p0 = y * width + x, p1 = p0 + width;
                     a0 = TOps.Fma(TOps.Load(keys + p0), TOps.Load(j.Weights + p0), a0);
                     a1 = TOps.Fma(TOps.Load(keys + p1), TOps.Load(j.Weights + p1), a1);
                 }
+                if (tail != 0)
+                {
+                    int p0 = y * width + full, p1 = p0 + width;
+                    a0 = TOps.Fma(LoadPartial<TOps, TV>(keys + p0, tail, 0f, tmp), LoadPartial<TOps, TV>(j.Weights + p0, tail, 0f, tmp), a0);
+                    a1 = TOps.Fma(LoadPartial<TOps, TV>(keys + p1, tail, 0f, tmp), LoadPartial<TOps, TV>(j.Weights + p1, tail, 0f, tmp), a1);
+                }
+            }
             PairSums<TOps, TV>(a0, tmp, out float even0, out float odd0);
             PairSums<TOps, TV>(a1, tmp, out float even1, out float odd1);
             for (int i = 0; i < lanes; i += 2)
@@ -199,13 +238,37 @@ public static unsafe class SeparableAttention
             float* values = j.Qkv + (long)(1 + j.Channels + c) * pixels;
             float* target = j.Output + (long)c * pixels;
             for (int y = 0; y < j.Height; y += 2)
-                for (int x = 0; x < width; x += lanes)
+            {
+                for (int x = 0; x < full; x += lanes)
                 {
                     int p0 = y * width + x, p1 = p0 + width;
                     TOps.Store(target + p0, TOps.Mul(TOps.Max(TOps.Load(values + p0), TOps.Zero), k0));
                     TOps.Store(target + p1, TOps.Mul(TOps.Max(TOps.Load(values + p1), TOps.Zero), k1));
                 }
+                if (tail != 0)
+                {
+                    int p0 = y * width + full, p1 = p0 + width;
+                    StorePartial<TOps, TV>(target + p0, TOps.Mul(TOps.Max(LoadPartial<TOps, TV>(values + p0, tail, 0f, tmp), TOps.Zero), k0), tail, tmp);
+                    StorePartial<TOps, TV>(target + p1, TOps.Mul(TOps.Max(LoadPartial<TOps, TV>(values + p1, tail, 0f, tmp), TOps.Zero), k1), tail, tmp);
+                }
+            }
         }
+    }
+
+    /// <summary>The <paramref name="count"/> floats at p (fewer than a vector: a row's end) and <paramref name="fill"/> in the other lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV LoadPartial<TOps, TV>(float* p, int count, float fill, float* tmp) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        for (int i = 0; i < TOps.Count; i++) tmp[i] = i < count ? p[i] : fill;
+        return TOps.Load(tmp);
+    }
+
+    /// <summary>Stores the first <paramref name="count"/> lanes of v at p.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StorePartial<TOps, TV>(float* p, TV v, int count, float* tmp) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        TOps.Store(tmp, v);
+        for (int i = 0; i < count; i++) p[i] = tmp[i];
     }
 
     /// <summary>Sums of the even and of the odd lanes of v (in lane order).</summary>
