@@ -38,9 +38,22 @@ internal static class KernelTestUtil
         for (int i = 0; i < expected.Length; i++)
         {
             float d = MathF.Abs(actual[i] - expected[i]);
+            RecordRelativeError(d / maxAbs);
             if (!(d <= bound))
                 Assert.Fail($"{context}: element {i}: expected {expected[i]}, got {actual[i]} (|diff| {d} > {bound})");
         }
+    }
+
+    /// <summary>
+    /// The largest |actual - expected| / max(1, max|expected|) that <see cref="AssertClose"/> and Fixtures.Compare
+    /// measured since it was last set to null: the self-check (tests/MobileViT.Compiled.SelfCheck) prints it per check.
+    /// </summary>
+    public static float? LargestRelativeError { get; set; }
+
+    public static void RecordRelativeError(float error)
+    {
+        if (LargestRelativeError is float seen && (float.IsNaN(seen) || error <= seen)) return; // a NaN stays
+        LargestRelativeError = error;
     }
 
     /// <summary>Tolerance for a float reduction of length n (rounding grows ~ sqrt(n); 1e-5 floor).</summary>

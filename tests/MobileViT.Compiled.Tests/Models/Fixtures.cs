@@ -47,6 +47,7 @@ internal static class Fixtures
             if (!(error <= maxError)) maxError = error; // NaN propagates as a failure
             maxReference = Math.Max(maxReference, Math.Abs(expected[i]));
         }
+        Kernels.KernelTestUtil.RecordRelativeError(maxError / Math.Max(1f, maxReference));
         return (maxError, 1e-4f * Math.Max(1f, maxReference));
     }
 
