@@ -38,3 +38,6 @@ if ! diff <(answers "$cli/answers.json") <(answers "$x64_answers"); then
 fi
 [ "$(answers "$cli/answers.json" | grep -c '"file"')" -eq 10 ] || { echo "expected 10 answers" >&2; exit 1; }
 echo "arm64 binary: same top-3 as the x64 build for the 10 sample images"
+
+# The same binary in a bare root: only itself and the arm64 libraries its ELF asks for, under qemu.
+step "mobilevit in an arm64 bare root" eng/ci/bare-root.sh "$cli/mobilevit" "$x64_answers" qemu-aarch64

@@ -5,9 +5,9 @@
 #          aarch64-linux-gnu-ld.bfd: NativeAOT's default linker flavour on Linux is bfd), and the arm64 crt objects,
 #          libc/libm and libgcc of Debian's *-arm64-cross packages (under /usr/aarch64-linux-gnu). No zlib: .NET 10
 #          links its own, so zlib1g-dev:arm64 and libc6-dev:arm64 are not needed.
-#   run:   qemu-user, and the arm64 libraries the binary loads at run time, from the arm64 dpkg architecture:
-#          libc6:arm64 and libssl3:arm64 (System.Security.Cryptography, which the runtime's SHA-256 check of
-#          embedded weights uses, loads libssl.so.3 when first used).
+#   run:   qemu-user, and the arm64 loader and libc for a plain `qemu-aarch64 <binary>` run, from the arm64 dpkg
+#          architecture: libc6:arm64. Nothing else: the binary loads no other library (no OpenSSL: the weights'
+#          SHA-256 is managed; eng/ci/bare-root.sh checks it).
 set -euo pipefail
 
 need=()
@@ -16,7 +16,7 @@ command -v qemu-aarch64 >/dev/null || need+=(qemu-user)
 for pkg in libc6-dev-arm64-cross libgcc-12-dev-arm64-cross binutils-aarch64-linux-gnu; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
-for pkg in libc6:arm64 libssl3:arm64; do
+for pkg in libc6:arm64; do
   dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed' || need+=("$pkg")
 done
 
