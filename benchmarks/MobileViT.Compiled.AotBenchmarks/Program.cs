@@ -22,24 +22,9 @@ Console.WriteLine("| model | rounds | ours median ms | ours GFLOP/s | ORT median
 Console.WriteLine("|---|---:|---:|---:|---:|---:|---|");
 foreach (var model in models)
 {
-    using var ours = ModelCatalog.Create(model, threads);
-    var input = ModelCatalog.Input(model);
-    var output = new float[ours.OutputLength];
-    var peerOutput = new float[ours.OutputLength];
-    using var ort = new OnnxRuntimeModel(ModelCatalog.OnnxPath(model), input, peerOutput,
-        [1, ours.InputChannels, ours.InputHeight, ours.InputWidth], ModelCatalog.OutputShape(ours), threads);
-    ours.Run(input, output);
-    ort.Run();
-    float maxError = 0, maxReference = 0;
-    for (int i = 0; i < output.Length; i++)
-    {
-        maxError = Math.Max(maxError, Math.Abs(output[i] - peerOutput[i]));
-        maxReference = Math.Max(maxReference, Math.Abs(peerOutput[i]));
-    }
-    if (!(maxError <= 1e-3f * Math.Max(1f, maxReference)))
-        throw new InvalidOperationException($"{model}: ours and ONNX Runtime disagree by {maxError}");
-    var result = PairedRounds.Measure(() => ours.Run(input, output), ort.Run, blocks, seconds);
-    double gflops = 2.0 * ours.LayerMultiplyAccumulates.Sum() / result.OursMedian / 1e6; // the model's multiply-adds as written
+    using var pair = new ModelPair(model, threads);
+    var result = PairedRounds.Measure(pair.RunOurs, pair.RunPeer, blocks, seconds);
+    double gflops = 2.0 * pair.Ours.LayerMultiplyAccumulates.Sum() / result.OursMedian / 1e6; // the model's multiply-adds as written
     Console.WriteLine($"| {model} | {result.Ratios.Count} | {result.OursMedian:F3} | {gflops:F1} | {result.PeerMedian:F3} | **{result.Ratio:F2}** | " +
         $"{result.LowerQuartile:F2}–{result.UpperQuartile:F2} |");
 }

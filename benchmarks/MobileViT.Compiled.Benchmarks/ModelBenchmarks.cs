@@ -10,11 +10,7 @@ namespace MobileViT.Compiled.Benchmarks;
 [GroupBenchmarksBy(BenchmarkDotNet.Configs.BenchmarkLogicalGroupRule.ByParams)]
 public class ModelBenchmarks
 {
-    private ICompiledModel _ours = null!;
-    private OnnxRuntimeModel _ort = null!;
-    private float[] _input = null!;
-    private float[] _output = null!;
-    private float[] _ortOutput = null!;
+    private ModelPair _pair = null!;
 
     /// <summary>Every model, or the comma-separated list in MOBILEVIT_BENCH_MODELS (to rerun a few).</summary>
     public static IEnumerable<string> Models =>
@@ -28,37 +24,14 @@ public class ModelBenchmarks
     public int Threads { get; set; }
 
     [GlobalSetup]
-    public void Setup()
-    {
-        _ours = ModelCatalog.Create(Model, Threads);
-        _input = ModelCatalog.Input(Model);
-        _output = new float[_ours.OutputLength];
-        _ortOutput = new float[_ours.OutputLength];
-        _ort = new OnnxRuntimeModel(ModelCatalog.OnnxPath(Model), _input, _ortOutput,
-            [1, _ours.InputChannels, _ours.InputHeight, _ours.InputWidth], ModelCatalog.OutputShape(_ours), Threads);
-        // Both answer the same question before anything is timed.
-        _ours.Run(_input, _output);
-        _ort.Run();
-        float maxError = 0, maxReference = 0;
-        for (int i = 0; i < _output.Length; i++)
-        {
-            maxError = Math.Max(maxError, Math.Abs(_output[i] - _ortOutput[i]));
-            maxReference = Math.Max(maxReference, Math.Abs(_ortOutput[i]));
-        }
-        if (!(maxError <= 1e-3f * Math.Max(1f, maxReference)))
-            throw new InvalidOperationException($"{Model}: ours and ONNX Runtime disagree by {maxError}");
-    }
+    public void Setup() => _pair = new ModelPair(Model, Threads); // both answer the same question before anything is timed
 
     [Benchmark(Baseline = true, Description = "ONNX Runtime")]
-    public void OnnxRuntime() => _ort.Run();
+    public void OnnxRuntime() => _pair.RunPeer();
 
     [Benchmark(Description = "MobileViT.Compiled")]
-    public void Compiled() => _ours.Run(_input, _output);
+    public void Compiled() => _pair.RunOurs();
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _ours.Dispose();
-        _ort.Dispose();
-    }
+    public void Cleanup() => _pair.Dispose();
 }
