@@ -41,3 +41,17 @@ echo "arm64 binary: same top-3 as the x64 build for the 10 sample images"
 
 # The same binary in a bare root: only itself and the arm64 libraries its ELF asks for, under qemu.
 step "mobilevit in an arm64 bare root" eng/ci/bare-root.sh "$cli/mobilevit" "$x64_answers" qemu-aarch64
+
+# A consumer of the packed NuGet package (not the repository's from-source wiring) cross-publishes too, and its logits
+# under qemu equal its x64 JIT build's to 1e-4 of the largest.
+consumer=eng/ci/arm64-consumer/Consumer.csproj
+rm -rf artifacts/arm64-consumer
+step "pack MobileViT.Compiled" dotnet pack src/Runtime/MobileViT.Compiled.Runtime.csproj -c Release -o artifacts/packages
+step "package consumer, x64 JIT" sh -c "dotnet run -c Release --project $consumer > artifacts/arm64-consumer-x64.txt"
+step "publish package consumer linux-arm64" \
+  dotnet publish "$consumer" -c Release -r linux-arm64 -p:PublishAot=true -o artifacts/arm64-consumer/publish
+step "package consumer under qemu-aarch64" sh -c "qemu-aarch64 artifacts/arm64-consumer/publish/Consumer > artifacts/arm64-consumer-arm64.txt"
+paste artifacts/arm64-consumer-x64.txt artifacts/arm64-consumer-arm64.txt | awk '
+  { d = $1 - $2; if (d < 0) d = -d; if (d > diff) diff = d; a = $1 < 0 ? -$1 : $1; if (a > top) top = a; n++ }
+  END { printf "package consumer: %d logits, max |x64 - arm64| %.3g (largest %.3g)\n", n, diff, top;
+        exit !(n == 10 && diff <= 1e-4 * (top > 1 ? top : 1)) }'
