@@ -46,8 +46,11 @@ internal static partial class ModelEmitter
         w.Line("/// <summary>Releases the activation buffers; the instance cannot run afterwards.</summary>");
         w.Open("public void Dispose()");
         w.Line("if (_disposed) return;");
+        w.Line("if (global::System.Threading.Interlocked.Exchange(ref _busy, 1) != 0)");
+        w.Line($"    throw new global::System.InvalidOperationException(\"{name}.Dispose was called while the instance runs on another thread.\");");
         w.Line("_disposed = true;");
         w.Line("_pool.Dispose();");
+        w.Line("_weights.Dispose();");
         w.Line("_arena = global::System.Array.Empty<float>();");
         w.Line("_scratch = global::System.Array.Empty<float>();");
         w.Close();
@@ -110,6 +113,11 @@ internal static partial class ModelEmitter
         w.Line($"/// <summary>SHA-256 of the weights file this class was compiled against (empty when none was embedded).</summary>");
         w.Line($"public const string WeightsSha256 = {SourceWriter.String(spec.Weights?.Sha256 ?? "")};");
         w.Line($"private const string WeightsResource = {SourceWriter.String(spec.ResourceName)};");
+        var (recipe, fingerprint, _) = WeightRecipeWriter.Write(plan);
+        w.Line("/// <summary>How the build (and Load) prepares the weights: one line per layer (runtime WeightRecipe documents the format).</summary>");
+        w.Line($"public const string WeightsRecipe = {SourceWriter.Verbatim(recipe)};");
+        w.Line("/// <summary>The recipe's fingerprint, stamped into prepared weights: Create and Load accept only weights prepared for this class.</summary>");
+        w.Line($"public const ulong WeightsFingerprint = 0x{fingerprint:x16}UL;");
         w.Line();
         if (!plan.IsHeadless) EmitLabels(w, spec);
         w.Line($"/// <summary>Kernel calls in one Run (the layers of the per-layer profile).</summary>");
@@ -132,6 +140,8 @@ internal static partial class ModelEmitter
         foreach (var tensor in plan.Tensors)
             w.Line($"    new({SourceWriter.String(tensor.Name)}, {string.Join(", ", tensor.Shape)}),");
         w.Line("});");
+        // After ExpectedTensors: static initializers run in source order.
+        w.Line($"private static readonly {IO}.CompiledWeights CompiledWeights = new(ModelName, WeightsRecipe, WeightsFingerprint, {WeightRecipeWriter.Write(plan).EntryCount}, WeightsSha256, ExpectedTensors);");
         w.Line();
     }
 
@@ -150,10 +160,11 @@ internal static partial class ModelEmitter
     {
         foreach (var step in plan.Steps.Where(s => s.Weights != WeightKind.None))
         {
-            if (step.Weights == WeightKind.Norm) w.Line($"private readonly float[] _{step.Field}_gamma, _{step.Field}_beta;");
-            else w.Line($"private readonly float[] _{step.Field}_weight, _{step.Field}_bias;");
-            if (step.NormalizesInput) w.Line($"private readonly float[] _{step.Field}_gamma, _{step.Field}_beta;");
+            if (step.NormalizesInput) w.Line($"private readonly {IO}.WeightView _{step.Field}_gamma, _{step.Field}_beta;");
+            if (step.Weights == WeightKind.Norm) w.Line($"private readonly {IO}.WeightView _{step.Field}_gamma, _{step.Field}_beta;");
+            else w.Line($"private readonly {IO}.WeightView _{step.Field}_weight, _{step.Field}_bias;");
         }
+        w.Line($"private readonly {IO}.PreparedWeights _weights;");
         w.Line($"private float[] _arena = global::MobileViT.Compiled.Kernels.AlignedBuffer.Allocate({plan.ArenaLength});");
         w.Line($"private float[] _scratch = global::MobileViT.Compiled.Kernels.AlignedBuffer.Allocate({plan.ScratchLength});");
         w.Line("private readonly int _threads;");
@@ -168,116 +179,58 @@ internal static partial class ModelEmitter
     private static void EmitFactories(SourceWriter w, ModelSpec spec)
     {
         string name = spec.ClassName;
-        w.Line("/// <summary>Creates the model with the weights embedded in the assembly at build time.</summary>");
+        w.Line("/// <summary>Creates the model with the weights the build prepared and embedded in the assembly: read where they lie, checked in O(1).</summary>");
         w.Line("/// <param name=\"threads\">Worker threads; 0 means all cores.</param>");
         w.Open($"public static {name} Create(int threads = 0)");
         if (spec.ResourceName.Length == 0)
-        {
             w.Line($"throw new global::System.InvalidOperationException(\"{name} was compiled without embedded weights (EmbedWeights=false or no model.safetensors); call {name}.Load(path) with a safetensors file.\");");
-        }
         else
-        {
-            w.Line($"using var stream = typeof({name}).Assembly.GetManifestResourceStream(WeightsResource)");
-            w.Line($"    ?? throw new global::MobileViT.Compiled.ModelLoadException(WeightsResource, null, \"the embedded weights resource is missing from the assembly\");");
-            w.Line($"{IO}.WeightIntegrity.Verify(stream, WeightsSha256, WeightsResource);");
-            w.Line($"return new {name}({IO}.WeightLoader.Load(stream, WeightsResource, ExpectedTensors), threads);");
-        }
+            w.Line($"return new {name}({IO}.PreparedWeights.FromResource(typeof({name}).Assembly, WeightsResource, CompiledWeights), threads);");
         w.Close();
         w.Line();
-        w.Line("/// <summary>Creates the model with weights from a safetensors file of the same architecture, validated against <see cref=\"ExpectedTensors\"/>.</summary>");
+        w.Line("/// <summary>");
+        w.Line("/// Creates the model with weights from a file: a safetensors file of the same architecture (memory-mapped, validated against");
+        w.Line("/// <see cref=\"ExpectedTensors\"/> and prepared), or prepared weights written by <see cref=\"Prepare\"/> (mapped in place).");
+        w.Line("/// With <paramref name=\"preparedCachePath\"/>, a safetensors file is prepared once: the prepared form is written there and");
+        w.Line("/// mapped by later calls while the safetensors file keeps its length and last-write time.");
+        w.Line("/// </summary>");
         w.Line("/// <exception cref=\"global::MobileViT.Compiled.ModelLoadException\">The file is unreadable, corrupt, or holds another architecture's weights.</exception>");
-        w.Open($"public static {name} Load(string safetensorsPath, int threads = 0)");
-        w.Line("global::System.ArgumentNullException.ThrowIfNull(safetensorsPath);");
-        w.Line($"return new {name}({IO}.WeightLoader.Load(safetensorsPath, ExpectedTensors), threads);");
+        w.Open($"public static {name} Load(string path, int threads = 0, string? preparedCachePath = null)");
+        w.Line("global::System.ArgumentNullException.ThrowIfNull(path);");
+        w.Line($"return new {name}({IO}.PreparedWeights.Load(path, CompiledWeights, preparedCachePath), threads);");
         w.Close();
+        w.Line();
+        w.Line("/// <summary>Prepares a safetensors file's weights for this architecture and writes them to <paramref name=\"preparedPath\"/>, for <see cref=\"Load\"/> to map.</summary>");
+        w.Line("/// <exception cref=\"global::MobileViT.Compiled.ModelLoadException\">The file is unreadable, corrupt, or holds another architecture's weights.</exception>");
+        w.Line($"public static void Prepare(string safetensorsPath, string preparedPath) => {IO}.PreparedWeights.Prepare(safetensorsPath, preparedPath, CompiledWeights);");
         w.Line();
     }
 
     private static void EmitConstructor(SourceWriter w, ModelSpec spec, NetworkPlan plan)
     {
-        w.Open($"private {spec.ClassName}({IO}.WeightSet weights, int threads)");
+        w.Open($"private {spec.ClassName}({IO}.PreparedWeights weights, int threads)");
+        w.Open("try");
         w.Line("global::System.ArgumentOutOfRangeException.ThrowIfNegative(threads);");
-        w.Line("_threads = threads == 0 ? global::System.Environment.ProcessorCount : threads;");
-        w.Line("_pool = new global::MobileViT.Compiled.Threading.WorkerPool(_threads);");
+        w.Line("_weights = weights;");
+        int entry = 0;
         foreach (var step in plan.Steps.Where(s => s.Weights != WeightKind.None))
         {
             w.Line($"// {step.Comment}");
-            EmitWeightPreparation(w, step);
+            string f = "_" + step.Field;
+            if (step.NormalizesInput) w.Line($"{f}_gamma = weights[{entry++}]; {f}_beta = weights[{entry++}];");
+            if (step.Weights == WeightKind.Norm) w.Line($"{f}_gamma = weights[{entry++}]; {f}_beta = weights[{entry++}];");
+            else w.Line($"{f}_weight = weights[{entry++}]; {f}_bias = weights[{entry++}];");
         }
+        w.Line("_threads = threads == 0 ? global::System.Environment.ProcessorCount : threads;");
+        w.Line("_pool = new global::MobileViT.Compiled.Threading.WorkerPool(_threads);");
+        w.Close();
+        w.Open("catch");
+        w.Line("weights.Dispose();");
+        w.Line("throw;");
+        w.Close();
         w.Close();
         w.Line();
     }
-
-    private static void EmitWeightPreparation(SourceWriter w, LayerStep step)
-    {
-        string f = "_" + step.Field;
-        var t = step.Tensors;
-        int inC = step.InShape.Channels, outC = step.OutShape.Channels;
-        if (step.NormalizesInput)
-        {
-            w.Line($"{f}_gamma = weights.Get({SourceWriter.String(step.NormTensors[0])});");
-            w.Line($"{f}_beta = weights.Get({SourceWriter.String(step.NormTensors[1])});");
-        }
-        switch (step.Weights)
-        {
-            case WeightKind.Norm:
-                w.Line($"{f}_gamma = weights.Get({SourceWriter.String(t[0])});");
-                w.Line($"{f}_beta = weights.Get({SourceWriter.String(t[1])});");
-                return;
-            case WeightKind.ConvBatchNorm or WeightKind.Plain when step.MergedFirst is { } first:
-            {
-                // W2 (W1 x + b1) + b2 as one 1x1: (W2 W1) x + (W2 b1 + b2), in double precision.
-                var second = step with { MergedFirst = null };
-                w.Line($"var {f}_first = {ConvWeights(first)};");
-                w.Line($"var {f}_second = {ConvWeights(second)};");
-                w.Line($"var {f}_merged = {IO}.WeightPreparation.MultiplyPointwise({f}_second.Weight, {f}_second.Bias, {f}_first.Weight, {f}_first.Bias, {inC}, {first.OutShape.Channels}, {outC});");
-                w.Line($"{f}_weight = {Pack(step, $"{f}_merged.Weight")};");
-                w.Line($"{f}_bias = {f}_merged.Bias;");
-                return;
-            }
-            case WeightKind.ConvBatchNorm:
-                w.Line($"var {f}_folded = {ConvWeights(step)};");
-                w.Line($"{f}_weight = {Pack(step, $"{f}_folded.Weight")};");
-                w.Line($"{f}_bias = {f}_folded.Bias;");
-                return;
-            case WeightKind.Plain:
-                w.Line($"{f}_weight = {Pack(step, $"weights.Get({SourceWriter.String(t[0])})")};");
-                w.Line($"{f}_bias = {PlainBias(step)};");
-                return;
-            case WeightKind.QueryKeyValue:
-            {
-                string Get(int i) => $"weights.Get({SourceWriter.String(t[i])})";
-                w.Line($"{f}_weight = {Pack(step, $"{IO}.WeightPreparation.Concatenate({Get(0)}, {Get(1)}, {Get(2)})")};");
-                w.Line(t.Count > 3 ? $"{f}_bias = {IO}.WeightPreparation.Concatenate({Get(3)}, {Get(4)}, {Get(5)});" : $"{f}_bias = new float[{outC}];");
-                return;
-            }
-        }
-        _ = inC;
-    }
-
-    /// <summary>A convolution's (Weight, Bias) as stored (unpacked), BatchNorm folded in where it has one.</summary>
-    private static string ConvWeights(LayerStep step)
-    {
-        var t = step.Tensors;
-        if (step.Weights == WeightKind.ConvBatchNorm)
-        {
-            string prefix = t[1].Substring(0, t[1].Length - ".weight".Length);
-            return $"{IO}.WeightPreparation.FoldBatchNorm(weights, {SourceWriter.String(t[0])}, {SourceWriter.String(prefix)}, {step.OutShape.Channels}, 1e-5f)";
-        }
-        return $"(Weight: weights.Get({SourceWriter.String(t[0])}), Bias: {PlainBias(step)})";
-    }
-
-    /// <summary>A plain layer's bias tensor, or zeros when it has none.</summary>
-    private static string PlainBias(LayerStep step)
-        => step.Tensors.Count > 1 ? $"weights.Get({SourceWriter.String(step.Tensors[1])})" : $"new float[{step.OutShape.Channels}]";
-
-    private static string Pack(LayerStep step, string weight) => step.Kind switch
-    {
-        OpKind.PointwiseConv => $"{Kernels}.PointwiseConv.PackWeights({weight}, {step.InShape.Channels}, {step.OutShape.Channels})",
-        OpKind.Conv2D => $"{Kernels}.Conv2D.PackWeights({weight}, {step.InShape.Channels}, {step.OutShape.Channels}, {step.KernelSize})",
-        OpKind.WinogradConv2D => $"{Kernels}.WinogradConv2D.PackWeights({weight}, {step.InShape.Channels}, {step.OutShape.Channels})",
-        _ => weight,
-    };
 
     /// <param name="backbone">The call is in RunBackbone, where the pooled features are the features parameter.</param>
     private static string Call(LayerStep s, NetworkPlan plan, bool backbone)

@@ -39,6 +39,9 @@ internal sealed class SourceWriter
         return value.ToString("R", CultureInfo.InvariantCulture) + "f";
     }
 
+    /// <summary>A C# verbatim string literal, its line breaks kept (readable multi-line text in generated code).</summary>
+    public static string Verbatim(string value) => "@\"" + value.Replace("\"", "\"\"") + "\"";
+
     /// <summary>A C# string literal.</summary>
     public static string String(string value)
     {

@@ -35,11 +35,7 @@ public static class WeightLoader
             var tensors = new Dictionary<string, float[]>(expected.Count, StringComparer.Ordinal);
             foreach (var tensor in expected)
             {
-                if (!header.Entries.TryGetValue(tensor.Name, out var entry))
-                    throw new ModelLoadException(source, tensor.Name, $"is missing: the compiled model needs shape [{string.Join(", ", tensor.Shape)}]. Are these the weights of another architecture?");
-                if (!entry.Shape.AsSpan().SequenceEqual(tensor.Shape))
-                    throw new ModelLoadException(source, tensor.Name, $"has shape [{string.Join(", ", entry.Shape)}] but the compiled model needs [{string.Join(", ", tensor.Shape)}]. Are these the weights of another architecture?");
-                tensors[tensor.Name] = ReadAsFloat32(stream, header, entry, source);
+                tensors[tensor.Name] = ReadAsFloat32(stream, header, Match(header, tensor, source), source);
             }
             return new WeightSet(tensors, source);
         }
@@ -51,6 +47,28 @@ public static class WeightLoader
         {
             // A read that fails part-way (disk error, network share gone): still the one documented exception.
             throw new ModelLoadException(source, null, $"could not be read ({e.Message})", e);
+        }
+    }
+
+    /// <summary>The header's entry for an expected tensor: present, with the exact shape and a float dtype.</summary>
+    internal static SafetensorsEntry Match(SafetensorsHeader header, ExpectedTensor tensor, string source)
+    {
+        if (!header.Entries.TryGetValue(tensor.Name, out var entry))
+            throw new ModelLoadException(source, tensor.Name, $"is missing: the compiled model needs shape [{string.Join(", ", tensor.Shape)}]. Are these the weights of another architecture?");
+        if (!entry.Shape.AsSpan().SequenceEqual(tensor.Shape))
+            throw new ModelLoadException(source, tensor.Name, $"has shape [{string.Join(", ", entry.Shape)}] but the compiled model needs [{string.Join(", ", tensor.Shape)}]. Are these the weights of another architecture?");
+        if (entry.DType is not ("F32" or "F16" or "BF16"))
+            throw new ModelLoadException(source, entry.Name, $"has dtype {entry.DType}; the model takes F32, F16 or BF16");
+        return entry;
+    }
+
+    /// <summary>F16 or BF16 little-endian bits to float32.</summary>
+    internal static void Widen(ReadOnlySpan<byte> raw, Span<float> result, bool brain)
+    {
+        for (int i = 0; i < result.Length; i++)
+        {
+            ushort bits = BinaryPrimitives.ReadUInt16LittleEndian(raw[(2 * i)..]);
+            result[i] = brain ? BitConverter.Int32BitsToSingle(bits << 16) : (float)BitConverter.UInt16BitsToHalf(bits);
         }
     }
 
@@ -71,12 +89,7 @@ public static class WeightLoader
             case "BF16":
                 var raw = new byte[count * 2];
                 stream.ReadExactly(raw);
-                bool brain = entry.DType == "BF16";
-                for (int i = 0; i < count; i++)
-                {
-                    ushort bits = BinaryPrimitives.ReadUInt16LittleEndian(raw.AsSpan(2 * i));
-                    result[i] = brain ? BitConverter.Int32BitsToSingle(bits << 16) : (float)BitConverter.UInt16BitsToHalf(bits);
-                }
+                Widen(raw, result, entry.DType == "BF16");
                 break;
             default:
                 throw new ModelLoadException(source, entry.Name, $"has dtype {entry.DType}; the model takes F32, F16 or BF16");

@@ -1,20 +1,20 @@
 namespace MobileViT.Compiled.IO;
 
-/// <summary>Weight transformations the generated code applies once at load time.</summary>
+/// <summary>The weight transformations (fold, merge, concatenate), applied by <see cref="WeightPreparer"/> at build time and by Load.</summary>
 public static class WeightPreparation
 {
     /// <summary>
     /// Folds an inference-mode BatchNorm into the convolution before it:
     /// w' = w * gamma / sqrt(var + eps) per output channel, b' = beta - mean * gamma / sqrt(var + eps).
     /// </summary>
-    public static (float[] Weight, float[] Bias) FoldBatchNorm(WeightSet weights, string convolutionWeight,
+    public static (float[] Weight, float[] Bias) FoldBatchNorm(ITensorSource weights, string convolutionWeight,
         string normalizationPrefix, int outChannels, float epsilon)
     {
-        float[] w = weights.Get(convolutionWeight);
-        float[] gamma = weights.Get(normalizationPrefix + ".weight");
-        float[] beta = weights.Get(normalizationPrefix + ".bias");
-        float[] mean = weights.Get(normalizationPrefix + ".running_mean");
-        float[] variance = weights.Get(normalizationPrefix + ".running_var");
+        var w = weights.Get(convolutionWeight);
+        var gamma = weights.Get(normalizationPrefix + ".weight");
+        var beta = weights.Get(normalizationPrefix + ".bias");
+        var mean = weights.Get(normalizationPrefix + ".running_mean");
+        var variance = weights.Get(normalizationPrefix + ".running_var");
         int perChannel = w.Length / outChannels;
         var folded = new float[w.Length];
         var bias = new float[outChannels];

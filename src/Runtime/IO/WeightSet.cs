@@ -1,7 +1,7 @@
 namespace MobileViT.Compiled.IO;
 
 /// <summary>The validated tensors of one weights file, converted to float32, by safetensors name.</summary>
-public sealed class WeightSet
+public sealed class WeightSet : ITensorSource
 {
     private readonly Dictionary<string, float[]> _tensors;
 
@@ -19,4 +19,6 @@ public sealed class WeightSet
         => _tensors.TryGetValue(name, out var data)
             ? data
             : throw new ModelLoadException(Source, name, "was not loaded: it is not in the compiled manifest");
+
+    ReadOnlySpan<float> ITensorSource.Get(string name) => Get(name);
 }
