@@ -112,11 +112,13 @@ public class PointwiseMergeTests
     }
 
     [Fact]
-    public void TheGeneratedCodeMultipliesAtLoadTimeAndRunsTheObservedStepOnlyForAnObserver()
+    public void TheWeightRecipeMultipliesAtPreparationAndRunsTheObservedStepOnlyForAnObserver()
     {
         var source = GeneratorHarness.Run(ModelFolder.Fixture("mobilevitv2-0.5")).Sources.Single().Source;
         var lines = source.Split('\n');
-        Assert.Equal(3, lines.Count(l => l.Contains("WeightPreparation.MultiplyPointwise(")));
+        // Recipe lines (prepared at build time and by Load): the first 1x1 (32 -> 32) merged into the next (32 -> 64).
+        Assert.Equal(3, lines.Count(l => l.Contains(" conv pointwise ") && l.Contains(" merge ")));
+        Assert.Contains(lines, l => l.StartsWith("layer1_0_expand conv pointwise 32 64 1 merge 32 bn ", StringComparison.Ordinal));
         var observed = lines.Where(l => l.Contains("if (observer is not null) Kernels.PointwiseConv.Run")).ToList();
         Assert.Equal(3, observed.Count);
         Assert.Contains("32, 32, 16384", observed[0]);

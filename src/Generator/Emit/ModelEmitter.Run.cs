@@ -96,8 +96,8 @@ internal static partial class ModelEmitter
         w.Line($"if (global::System.Threading.Interlocked.Exchange(ref _busy, 1) != 0)");
         w.Line($"    throw new global::System.InvalidOperationException(\"{name}.{method} was called while the instance runs on another thread: one instance serves one thread at a time; create one instance per thread.\");");
         w.Open("try");
-        w.Line($"global::System.Span<float> arena = global::MobileViT.Compiled.Kernels.AlignedBuffer.Align(_arena, {plan.ArenaLength});");
-        w.Line($"global::System.Span<float> scratch = global::MobileViT.Compiled.Kernels.AlignedBuffer.Align(_scratch, {plan.ScratchLength});");
+        w.Line("global::System.Span<float> arena = _arena.Span;");
+        w.Line("global::System.Span<float> scratch = _scratch.Span;");
         if (profile)
         {
             w.Line("bool profile = !stepTimestamps.IsEmpty;");

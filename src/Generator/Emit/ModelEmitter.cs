@@ -51,8 +51,8 @@ internal static partial class ModelEmitter
         w.Line("_disposed = true;");
         w.Line("_pool.Dispose();");
         w.Line("_weights.Dispose();");
-        w.Line("_arena = global::System.Array.Empty<float>();");
-        w.Line("_scratch = global::System.Array.Empty<float>();");
+        w.Line("_arena.Dispose();");
+        w.Line("_scratch.Dispose();");
         w.Close();
         w.Close();
         if (hasNamespace) w.Close();
@@ -165,8 +165,8 @@ internal static partial class ModelEmitter
             else w.Line($"private readonly {IO}.WeightView _{step.Field}_weight, _{step.Field}_bias;");
         }
         w.Line($"private readonly {IO}.PreparedWeights _weights;");
-        w.Line($"private float[] _arena = global::MobileViT.Compiled.Kernels.AlignedBuffer.Allocate({plan.ArenaLength});");
-        w.Line($"private float[] _scratch = global::MobileViT.Compiled.Kernels.AlignedBuffer.Allocate({plan.ScratchLength});");
+        w.Line($"private readonly global::MobileViT.Compiled.Kernels.NativeBuffer _arena = new({plan.ArenaLength});");
+        w.Line($"private readonly global::MobileViT.Compiled.Kernels.NativeBuffer _scratch = new({plan.ScratchLength});");
         w.Line("private readonly int _threads;");
         w.Line("private readonly global::MobileViT.Compiled.Threading.WorkerPool _pool;");
         w.Line("/// <summary>The number of worker threads this instance was created with.</summary>");
