@@ -104,8 +104,15 @@ internal static partial class CliApp
 
         var info = new Command("info",
             "Prints the machine's architecture and vector instruction sets and, per kernel, the path it runs in this binary "
-            + "(Vector512, Vector256, Vector128 or Scalar; under NativeAOT fixed by the instruction set the binary was compiled for).");
-        info.SetAction(_ => { stdout.Write(MobileViT.Compiled.KernelInfo.Describe()); return 0; });
+            + "(Vector512, Vector256, Vector128 or Scalar; under NativeAOT fixed by the instruction set the binary was compiled for), "
+            + "and where the embedded Fashion-MNIST model reads its weights (in place in the binary).");
+        info.SetAction(_ =>
+        {
+            stdout.Write(MobileViT.Compiled.KernelInfo.Describe());
+            using var fashion = MobileViT.Cli.Models.FashionMobileViT.Create(1);
+            stdout.WriteLine($"weights of {MobileViT.Cli.Models.FashionMobileViT.ModelName}: {fashion.WeightsResidence}");
+            return 0;
+        });
         root.Subcommands.Add(info);
         return root;
     }

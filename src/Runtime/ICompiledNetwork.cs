@@ -17,4 +17,10 @@ public interface ICompiledNetwork : IDisposable
 
     /// <summary>Multiply-accumulates of each kernel call, in order.</summary>
     IReadOnlyList<long> LayerMultiplyAccumulates { get; }
+
+    /// <summary>
+    /// Where this instance reads its prepared weights and how large they are, e.g. "embedded resource (in place),
+    /// 26.6 MB": in place in the binary, a mapped prepared file, or prepared in memory from a safetensors file.
+    /// </summary>
+    string WeightsResidence { get; }
 }

@@ -117,18 +117,25 @@ public sealed class PackageTests(PackedConsumerFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
-    public void Consumer_WeightsAreAnEmbeddedResource()
+    public void Consumer_WeightsArePreparedAtBuildTimeAndEmbeddedOnce()
     {
         Check(fixture.Prepare is { Succeeded: true }, "the consumer's MobileViTPrepareModels target failed");
-        string resourceName = $"MobileViT.Compiled.Weights.{PackedConsumerFixture.ModelName}-{ShortHash(Path.GetFullPath(fixture.ModelDirectory))}";
+        string folder = $"{PackedConsumerFixture.ModelName}-{ShortHash(Path.GetFullPath(fixture.ModelDirectory))}";
+        string resourceName = $"MobileViT.Compiled.Weights.{folder}";
 
-        // What the build hands the compiler (msbuild -getItem prints the items as JSON after the target ran).
+        // What the build hands the compiler (msbuild -getItem prints the items as JSON after the target ran): the
+        // prepared weights the package's weight compiler wrote, and not the safetensors file as well.
         string json = fixture.Prepare!.Output[fixture.Prepare.Output.IndexOf('{')..];
         using var document = JsonDocument.Parse(json);
         var resources = document.RootElement.GetProperty("Items").GetProperty("EmbeddedResource").EnumerateArray().ToList();
-        Check(resources.Any(r => r.GetProperty("LogicalName").GetString() == resourceName
-                && r.GetProperty("FullPath").GetString() == Path.Combine(Path.GetFullPath(fixture.ModelDirectory), "model.safetensors")),
-            $"no EmbeddedResource with LogicalName {resourceName}:\n{json}");
+        string prepared = resources.Where(r => r.GetProperty("LogicalName").GetString() == resourceName)
+            .Select(r => r.GetProperty("FullPath").GetString()!).SingleOrDefault() ?? "";
+        Check(prepared.EndsWith(Path.Combine("mobilevit", folder, "weights.prepared"), StringComparison.Ordinal),
+            $"no EmbeddedResource {resourceName} holding the prepared weights:\n{json}");
+        Check(!resources.Any(r => r.GetProperty("FullPath").GetString()!.EndsWith("model.safetensors", StringComparison.Ordinal)),
+            $"model.safetensors is embedded as well as the prepared weights:\n{json}");
+        Check(File.Exists(prepared) && File.ReadAllBytes(prepared).AsSpan(0, 8).SequenceEqual("MVCPREPW"u8),
+            $"{prepared} is missing or does not start with the prepared-weights header");
 
         // And, once the consumer compiles, what the assembly holds.
         if (File.Exists(fixture.ConsumerAssembly))
@@ -139,6 +146,30 @@ public sealed class PackageTests(PackedConsumerFixture fixture, ITestOutputHelpe
             Check(names.Contains(resourceName), $"{fixture.ConsumerAssembly} has the resources [{string.Join(", ", names)}], not {resourceName}");
         }
     }
+
+    [Fact]
+    public void Consumer_WeightPreparationIsReportedAndIncremental()
+    {
+        Check(fixture.Prepare is { Succeeded: true } && fixture.Build is { Succeeded: true }, "the consumer did not build");
+        const string Prepared = "MobileViT: prepared the weights of " + PackedConsumerFixture.ModelName + " at build time";
+        // The build after the fixture's first preparation had nothing to redo.
+        Check(!fixture.Build!.Output.Contains(Prepared, StringComparison.Ordinal),
+            $"the build prepared the unchanged weights again:\n{fixture.Build.Output}");
+
+        // New weights (here: a newer time stamp) are prepared again, and the build says how long it took.
+        File.SetLastWriteTimeUtc(Path.Combine(fixture.ModelDirectory, "model.safetensors"), DateTime.UtcNow);
+        var changed = BuildConsumer();
+        Check(changed.Succeeded && changed.Output.Contains(Prepared, StringComparison.Ordinal) && changed.Output.Contains(" ms -> ", StringComparison.Ordinal),
+            $"the build after the weights changed did not prepare and report them:\n{changed}");
+        var unchanged = BuildConsumer();
+        Check(unchanged.Succeeded && !unchanged.Output.Contains(Prepared, StringComparison.Ordinal),
+            $"the build after that prepared the unchanged weights again:\n{unchanged}");
+    }
+
+    private ProcessResult BuildConsumer()
+        => ProcessRunner.Run(ProcessRunner.DotNet,
+            ["build", fixture.ConsumerProject, "-c", PackedConsumerFixture.Configuration, "-nodeReuse:false", "-p:UseSharedCompilation=false"],
+            fixture.ConsumerDirectory, fixture.ConsumerEnvironment);
 
     [Fact]
     public void Consumer_BuildsAndItsLogitsMatchTheReference()

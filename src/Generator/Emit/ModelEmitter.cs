@@ -76,6 +76,8 @@ internal static partial class ModelEmitter
         if (plan.HasFeatures) w.Line("int global::MobileViT.Compiled.IFeatureExtractor.FeatureLength => FeatureLength;");
         w.Line($"global::System.Collections.Generic.IReadOnlyList<string> {Network}.LayerDescriptions => LayerDescriptions;");
         w.Line($"global::System.Collections.Generic.IReadOnlyList<long> {Network}.LayerMultiplyAccumulates => LayerMultiplyAccumulates;");
+        w.Line("/// <summary>Where this instance reads its prepared weights, and their size.</summary>");
+        w.Line("public string WeightsResidence => _weights.Residence;");
         w.Line();
     }
 

@@ -16,6 +16,7 @@ public sealed unsafe class PreparedWeights : IDisposable
     private readonly MemoryMappedFile? _file;
     private readonly MemoryMappedViewAccessor? _view;
     private readonly bool _ownsNative;
+    private bool _copied;
 
     private PreparedWeights(byte* data, long length, CompiledWeights weights, string source,
         MemoryMappedFile? file = null, MemoryMappedViewAccessor? view = null, bool ownsNative = false)
@@ -46,8 +47,11 @@ public sealed unsafe class PreparedWeights : IDisposable
     /// <summary>Bytes of the prepared form.</summary>
     public long Length { get; }
 
-    /// <summary>How the bytes are held: "embedded resource (in place)", "mapped file" or "prepared in memory".</summary>
-    public string Residence => _file is not null ? "mapped file" : _ownsNative ? "prepared in memory" : "embedded resource (in place)";
+    /// <summary>How the bytes are held ("embedded resource (in place)", "mapped file", "prepared in memory" or
+    /// "embedded resource (copied)") and how many.</summary>
+    public string Residence => (_file is not null ? "mapped file" : !_ownsNative ? "embedded resource (in place)"
+        : _copied ? "embedded resource (copied)" : "prepared in memory") + $", {Length / 1e6:0.0} MB" +
+        ((nint)_data % 64 == 0 ? "" : $", {(nint)_data % 64} bytes past a cache line");
 
     /// <summary>Entry <paramref name="index"/> in recipe order.</summary>
     public WeightView this[int index]
@@ -67,7 +71,7 @@ public sealed unsafe class PreparedWeights : IDisposable
         using var stream = assembly.GetManifestResourceStream(resourceName)
             ?? throw new ModelLoadException(resourceName, null, "the embedded weights resource is missing from the assembly");
         PreparedWeights prepared;
-        if (stream is UnmanagedMemoryStream image && (nint)image.PositionPointer % sizeof(float) == 0)
+        if (stream is UnmanagedMemoryStream image && (AllowsUnalignedFloats || (nint)image.PositionPointer % sizeof(float) == 0))
             // The resource's bytes in the loaded image (NativeAOT: the binary's read-only data): read them there.
             prepared = new PreparedWeights(image.PositionPointer, image.Length, weights, resourceName);
         else
@@ -75,6 +79,14 @@ public sealed unsafe class PreparedWeights : IDisposable
         prepared.CheckSource(weights);
         return prepared;
     }
+
+    /// <summary>
+    /// NativeAOT concatenates resources without padding, so embedded weights start at any byte address. x64 and ARM64
+    /// load floats and vectors from any address (the kernels use unaligned loads), so they read them there anyway;
+    /// other CPUs get an aligned copy.
+    /// </summary>
+    private static bool AllowsUnalignedFloats
+        => RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64;
 
     /// <summary>
     /// Weights from a file: prepared MobileViT weights (as <see cref="Prepare"/> writes) are mapped in place; a
@@ -197,7 +209,7 @@ public sealed unsafe class PreparedWeights : IDisposable
             NativeMemory.AlignedFree(block);
             throw;
         }
-        return new PreparedWeights(block, length, weights, source, ownsNative: true);
+        return new PreparedWeights(block, length, weights, source, ownsNative: true) { _copied = true };
     }
 
     /// <summary>Embedded weights record the SHA-256 of the safetensors file the build prepared them from.</summary>
