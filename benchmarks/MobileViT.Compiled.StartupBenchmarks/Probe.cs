@@ -10,19 +10,24 @@ namespace MobileViT.Compiled.Benchmarks;
 /// </summary>
 internal static class Probe
 {
-    public static void Run(string engine, string name, int threads, long parentTimestamp, long mainTimestamp)
+    public static void Run(string engine, string name, int threads, long parentTimestamp, long mainTimestamp, bool warm = false)
     {
         var model = StartupModel.Get(name);
         float[] input = model.Input();
         var output = new float[model.OutputLength];
         long inputAllocated = GC.GetTotalAllocatedBytes(true);
-        long start = Stopwatch.GetTimestamp(), created, done;
+        long start = Stopwatch.GetTimestamp(), created, done, warmDone = 0;
         if (engine == "ours")
         {
             using var ours = model.Create(threads);
             created = Stopwatch.GetTimestamp();
             ours.Run(input, output);
             done = Stopwatch.GetTimestamp();
+            if (warm)
+            {
+                ours.Run(input, output);
+                warmDone = Stopwatch.GetTimestamp();
+            }
         }
         else if (engine == "ort")
         {
@@ -31,6 +36,11 @@ internal static class Probe
             created = Stopwatch.GetTimestamp();
             peer.Run();
             done = Stopwatch.GetTimestamp();
+            if (warm)
+            {
+                peer.Run();
+                warmDone = Stopwatch.GetTimestamp();
+            }
         }
         else throw new ArgumentException($"engine is ours or ort, not {engine}");
         long allocated = GC.GetTotalAllocatedBytes(true);
@@ -44,6 +54,7 @@ internal static class Probe
         Add("main_to_logits_ms", Ms(mainTimestamp, done));
         Add("create_ms", Ms(start, created));
         Add("run_ms", Ms(created, done));
+        if (warm) Add("warm_run_ms", Ms(done, warmDone));
         Add("peak_rss_kb", PeakRssKb());
         Add("managed_allocated_bytes", allocated);
         Add("input_allocated_bytes", inputAllocated);

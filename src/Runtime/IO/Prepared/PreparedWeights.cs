@@ -37,6 +37,7 @@ public sealed unsafe class PreparedWeights : IDisposable
             Dispose();
             throw;
         }
+        if (!ownsNative) Kernels.PageAdvice.PrepareForReading(data, (nuint)length);
     }
 
     ~PreparedWeights() => Release();
