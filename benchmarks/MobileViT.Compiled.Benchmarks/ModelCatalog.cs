@@ -19,6 +19,27 @@ internal static class ModelCatalog
         _ => throw new ArgumentOutOfRangeException(nameof(model), model, "not compiled into the benchmarks"),
     };
 
+    /// <summary>
+    /// The same model with its weights mapped from a prepared file (page-aligned, so every entry starts on a cache line),
+    /// prepared from the fixture's safetensors into artifacts/prepared on first use: the in-place embedded weights'
+    /// alignment is whatever the linker gave them, and comparing the two measures what that costs.
+    /// </summary>
+    public static ICompiledModel LoadMapped(string model, int threads)
+    {
+        string safetensors = Path.Combine(RepoRoot, "tests", "fixtures", "models", model, "model.safetensors");
+        string prepared = Path.Combine(RepoRoot, "artifacts", "prepared", model + ".prepared");
+        return model switch
+        {
+            "mobilevit-xx-small" => MobileViTXXSmall.Load(safetensors, threads, prepared),
+            "mobilevit-x-small" => MobileViTXSmall.Load(safetensors, threads, prepared),
+            "mobilevit-small" => MobileViTSmall.Load(safetensors, threads, prepared),
+            "mobilevit-xx-small-fashion" => FashionMobileViT.Load(safetensors, threads, prepared),
+            "deeplabv3-mobilevit-xx-small" => DeepLabV3MobileViTXXSmall.Load(safetensors, threads, prepared),
+            "mobilevitv2-0.5" => MobileViTV2Half.Load(safetensors, threads, prepared),
+            _ => throw new ArgumentOutOfRangeException(nameof(model), model, "not compiled into the benchmarks"),
+        };
+    }
+
     public static string OnnxPath(string model) => Path.Combine(RepoRoot, "benchmarks", "onnx", model + ".onnx");
 
     /// <summary>The ONNX export's output shape: [1, labels] for a classifier, [1, labels, height, width] for segmentation.</summary>
