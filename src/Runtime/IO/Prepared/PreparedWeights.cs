@@ -115,6 +115,8 @@ public sealed unsafe class PreparedWeights : IDisposable
         return new PreparedWeights(block, length, weights, path, ownsNative: true);
     }
 
+    private static int s_temporaryFiles;
+
     /// <summary>Prepares a safetensors file's weights and writes the prepared form to <paramref name="preparedPath"/> (atomically).</summary>
     public static void Prepare(string safetensorsPath, string preparedPath, CompiledWeights weights, byte[]? sourceSha256 = null)
     {
@@ -123,7 +125,9 @@ public sealed unsafe class PreparedWeights : IDisposable
         var entries = WeightPreparer.Prepare(weights.Recipe, source);
         var blob = new byte[PreparedWeightsFormat.Length(entries)];
         PreparedWeightsFormat.Write(blob, entries, weights.Fingerprint, new(source.Length, source.LastWriteTicks, sourceSha256));
-        string temporary = preparedPath + "." + Environment.ProcessId + ".tmp";
+        // One temporary file per call, not per process: threads preparing the same path at once (instances created in
+        // parallel with one cache path) must not write into each other's file and publish it half-written.
+        string temporary = preparedPath + "." + Environment.ProcessId + "." + Interlocked.Increment(ref s_temporaryFiles) + ".tmp";
         try
         {
             string? directory = Path.GetDirectoryName(Path.GetFullPath(preparedPath));
