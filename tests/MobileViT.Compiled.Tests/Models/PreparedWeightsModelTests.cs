@@ -163,6 +163,30 @@ public sealed class PreparedWeightsModelTests : IDisposable
     }
 
     [Fact]
+    public void Cache_LoadedByFourThreadsAtOnce_AllSucceed()
+    {
+        // Several instances created at start-up with one cache path: each may prepare it; none may fail.
+        string safetensors = FashionCopy();
+        for (int round = 0; round < 3; round++)
+        {
+            string cache = Temp($"concurrent-{round}.prepared");
+            using var start = new Barrier(4);
+            var models = new FashionMobileViT[4];
+            Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
+            {
+                start.SignalAndWait();
+                models[i] = FashionMobileViT.Load(safetensors, 1, cache);
+            });
+            foreach (var model in models)
+            {
+                AssertBitIdentical(EmbeddedLogits(), Logits(model));
+                model.Dispose();
+            }
+        }
+        Assert.Empty(Directory.GetFiles(_directory, "*.tmp"));
+    }
+
+    [Fact]
     public void Cache_OfAnotherLength_IsPreparedAgain()
     {
         // Same write time, another length (a file replaced by one of the same time): prepared again.
