@@ -170,7 +170,9 @@ public sealed unsafe class PreparedWeights : IDisposable
             view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
             byte* pointer = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-            return new PreparedWeights(pointer + view.PointerOffset, length, weights, path, file, view);
+            var prepared = new PreparedWeights(pointer + view.PointerOffset, length, weights, path, file, view);
+            prepared.CheckEntryLengths(weights);
+            return prepared;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -215,6 +217,24 @@ public sealed unsafe class PreparedWeights : IDisposable
             throw;
         }
         return new PreparedWeights(block, length, weights, source, ownsNative: true) { _copied = true };
+    }
+
+    /// <summary>
+    /// A file's entries must have the lengths the compiled model reads: the header check alone accepts a file whose
+    /// fingerprint and entry count are right but an entry is shorter (the kernels would refuse it at Run, or read an
+    /// empty bias as none) or longer. Files only: the embedded weights were written by the build from the same recipe.
+    /// </summary>
+    private void CheckEntryLengths(CompiledWeights weights)
+    {
+        var expected = weights.EntryLengths;
+        for (int i = 0; i < _table.Length; i++)
+        {
+            if (_table[i].Count != expected[i])
+            {
+                Dispose();
+                throw new ModelLoadException(Source, null, $"entry {i} holds {_table[i].Count} floats; the compiled model reads {expected[i]}: damaged");
+            }
+        }
     }
 
     /// <summary>Embedded weights record the SHA-256 of the safetensors file the build prepared them from.</summary>
