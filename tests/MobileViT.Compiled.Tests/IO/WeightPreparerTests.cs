@@ -192,6 +192,19 @@ public sealed class WeightPreparerTests : IDisposable
     }
 
     [Fact]
+    public void EntryLengths_AreTheLengthsPrepareGives_WithoutTheData()
+    {
+        var recipe = WeightRecipe.Parse(Recipe + "\nn conv none 5 3 1 merge 6 plain n1.weight n1.bias merge 2 plain n2.weight - plain n3.weight n3.bias\n");
+        using var mapped = Mapped();
+        var entries = WeightPreparer.Prepare(recipe, mapped);
+        Assert.Equal(entries.Select(e => (long)e.Length), WeightPreparer.EntryLengths(recipe, _expected));
+    }
+
+    [Fact]
+    public void EntryLengths_TensorNotExpected_IsMinusOne()
+        => Assert.Equal([-1L], WeightPreparer.EntryLengths(WeightRecipe.Parse("x tensor nope"), _expected));
+
+    [Fact]
     public void TensorMissingFromTheSource_IsAModelLoadExceptionNamingIt()
     {
         using var mapped = Mapped();

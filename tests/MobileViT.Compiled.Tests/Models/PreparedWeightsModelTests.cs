@@ -120,6 +120,25 @@ public sealed class PreparedWeightsModelTests : IDisposable
         return prepared;
     }
 
+    [Fact]
+    public void EmbeddedWeightsOfEveryFixtureModel_HaveTheEntryLengthsTheRecipeGives()
+    {
+        // What Load checks a prepared file against must be what the build (and Prepare) writes.
+        foreach (var type in new[] { typeof(MobileViTXXSmall), typeof(MobileViTXSmall), typeof(MobileViTSmall), typeof(FashionMobileViT),
+                     typeof(DeepLabV3MobileViTXXSmall), typeof(MobileViTV2Half) })
+        {
+            const System.Reflection.BindingFlags flags = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static;
+            string Constant(string name) => (string)type.GetField(name, flags)!.GetRawConstantValue()!;
+            var tensors = (IReadOnlyList<ExpectedTensor>)type.GetProperty("ExpectedTensors", flags)!.GetValue(null)!;
+            var expected = WeightPreparer.EntryLengths(WeightRecipe.Parse(Constant("WeightsRecipe")), tensors);
+            using var stream = type.Assembly.GetManifestResourceStream(Constant("WeightsResource"))!;
+            var header = new byte[PreparedWeightsFormat.HeaderLength + 16 * expected.Length];
+            stream.ReadExactly(header);
+            for (int i = 0; i < expected.Length; i++)
+                Assert.True(expected[i] == CountOf(header, i), $"{type.Name} entry {i}: {CountOf(header, i)} floats, recipe says {expected[i]}");
+        }
+    }
+
     // ---- The prepared cache -----------------------------------------------------------------------------------
 
     private static readonly DateTime s_sentinel = new(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc);
@@ -213,6 +232,7 @@ public sealed class PreparedWeightsModelTests : IDisposable
     [InlineData("garbage")]
     [InlineData("truncated")]
     [InlineData("empty")]
+    [InlineData("entry-length")]
     public void Cache_Damaged_IsPreparedAgain(string damage)
     {
         string safetensors = FashionCopy();
@@ -223,6 +243,7 @@ public sealed class PreparedWeightsModelTests : IDisposable
         {
             "garbage" => Enumerable.Repeat((byte)0x5A, 4096).ToArray(),
             "truncated" => good[..^1000],
+            "entry-length" => With(good, PreparedWeightsFormat.HeaderLength + 8, CountOf(good, 0) - 1),
             _ => [],
         });
         using var model = FashionMobileViT.Load(safetensors, 1, cache);
@@ -263,7 +284,7 @@ public sealed class PreparedWeightsModelTests : IDisposable
 
     // ---- Damaged prepared files given to Load -------------------------------------------------------------------
 
-    public static TheoryData<string> Damages => new() { "truncated", "truncated-to-header", "header-length+1", "header-length-1", "short", "magic-only", "entry-offset", "entry-count", "version" };
+    public static TheoryData<string> Damages => new() { "truncated", "truncated-to-header", "header-length+1", "header-length-1", "short", "magic-only", "entry-offset", "entry-count", "version", "bias-emptied", "entry-shorter", "entry-longer" };
 
     [Theory]
     [MemberData(nameof(Damages))]
@@ -281,6 +302,11 @@ public sealed class PreparedWeightsModelTests : IDisposable
             "entry-offset" => With(blob, PreparedWeightsFormat.HeaderLength + 16 * 3, blob.Length + 64L),
             "entry-count" => With(blob, PreparedWeightsFormat.HeaderLength + 16 * 3 + 8, (long)int.MaxValue),
             "version" => With32(blob, 8, PreparedWeightsFormat.Version + 1),
+            // In bounds, right fingerprint and entry count, but not the lengths the model reads. An empty bias was
+            // once accepted and read as "no bias" (wrong logits); a short weight failed only at Run (ArgumentException).
+            "bias-emptied" => With(blob, PreparedWeightsFormat.HeaderLength + 16 * 1 + 8, 0L),
+            "entry-shorter" => With(blob, PreparedWeightsFormat.HeaderLength + 16 * 2 + 8, CountOf(blob, 2) - 1),
+            "entry-longer" => With(blob, PreparedWeightsFormat.HeaderLength + 16 * 0 + 8, CountOf(blob, 0) + 1),
             _ => throw new ArgumentOutOfRangeException(nameof(damage)),
         };
         string path = Temp("damaged.prepared");
@@ -297,6 +323,8 @@ public sealed class PreparedWeightsModelTests : IDisposable
         BinaryPrimitives.WriteInt64LittleEndian(copy.AsSpan(at), value);
         return copy;
     }
+
+    private static long CountOf(byte[] blob, int entry) => BinaryPrimitives.ReadInt64LittleEndian(blob.AsSpan(PreparedWeightsFormat.HeaderLength + 16 * entry + 8));
 
     private static byte[] With32(byte[] blob, int at, int value)
     {
