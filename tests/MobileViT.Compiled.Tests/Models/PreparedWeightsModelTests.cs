@@ -52,8 +52,12 @@ public sealed class PreparedWeightsModelTests : IDisposable
         return s_embeddedLogits;
     }
 
-    private static bool IsMapped(string path)
-        => File.ReadAllText("/proc/self/maps").Contains(Path.GetFullPath(path), StringComparison.Ordinal);
+    /// <summary>Whether the process maps <paramref name="path"/> (Linux: /proc/self/maps; elsewhere not checked).</summary>
+    private static void AssertMapped(string path, bool mapped)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        Assert.Equal(mapped, File.ReadAllText("/proc/self/maps").Contains(Path.GetFullPath(path), StringComparison.Ordinal));
+    }
 
     // ---- Where the weights come from: same logits, and Residence says where they are ---------------------------
 
@@ -164,7 +168,7 @@ public sealed class PreparedWeightsModelTests : IDisposable
         using (var second = FashionMobileViT.Load(safetensors, 1, cache))
         {
             Assert.StartsWith("mapped file, ", second.WeightsResidence);
-            Assert.True(IsMapped(cache));
+            AssertMapped(cache, true);
             AssertBitIdentical(EmbeddedLogits(), Logits(second));
         }
         Assert.Equal(s_sentinel, File.GetLastWriteTimeUtc(cache));
@@ -271,7 +275,7 @@ public sealed class PreparedWeightsModelTests : IDisposable
         var e = Assert.Throws<ModelLoadException>(() => MobileViTXXSmall.Load(prepared, 1));
         Assert.Contains("another architecture", e.Message);
         Assert.Equal(prepared, e.Source);
-        Assert.False(IsMapped(prepared)); // released when refused
+        AssertMapped(prepared, false); // released when refused
     }
 
     [Fact]
@@ -314,7 +318,7 @@ public sealed class PreparedWeightsModelTests : IDisposable
         var e = Assert.Throws<ModelLoadException>(() => FashionMobileViT.Load(path, 1));
         Assert.Equal(path, e.Source);
         Assert.StartsWith(path + ": ", e.Message);
-        Assert.False(IsMapped(path));
+        AssertMapped(path, false);
     }
 
     private static byte[] With(byte[] blob, int at, long value)
@@ -361,7 +365,7 @@ public sealed class PreparedWeightsModelTests : IDisposable
     {
         string safetensors = FashionCopy();
         using var model = FashionMobileViT.Load(safetensors, 1);
-        Assert.False(IsMapped(safetensors));
+        AssertMapped(safetensors, false);
         File.Delete(safetensors);
         AssertBitIdentical(EmbeddedLogits(), Logits(model));
     }
@@ -369,13 +373,13 @@ public sealed class PreparedWeightsModelTests : IDisposable
     [Fact]
     public void MappedPreparedFile_AfterDispose_IsReleased_AndCanBeDeletedOrOverwritten()
     {
-        if (!OperatingSystem.IsLinux()) return; // /proc/self/maps; elsewhere a mapped file cannot be replaced anyway
+        if (!OperatingSystem.IsLinux()) return; // elsewhere a mapped file cannot be deleted or replaced anyway
         string prepared = PrepareFashion();
         var model = FashionMobileViT.Load(prepared, 1);
-        Assert.True(IsMapped(prepared));
+        AssertMapped(prepared, true);
         Logits(model);
         model.Dispose();
-        Assert.False(IsMapped(prepared));
+        AssertMapped(prepared, false);
         // Overwritten in place (truncated, then written), then deleted.
         File.WriteAllBytes(prepared, [1, 2, 3]);
         File.Delete(prepared);
@@ -384,9 +388,9 @@ public sealed class PreparedWeightsModelTests : IDisposable
         // The cache too: after Dispose it can be overwritten by another preparation.
         string cache = Temp("cache.prepared");
         var cached = FashionMobileViT.Load(CompiledModels.WeightsPath(Fashion), 1, cache);
-        Assert.True(IsMapped(cache));
+        AssertMapped(cache, true);
         cached.Dispose();
-        Assert.False(IsMapped(cache));
+        AssertMapped(cache, false);
         FashionMobileViT.Prepare(CompiledModels.WeightsPath(Fashion), cache);
         using var again = FashionMobileViT.Load(cache, 1);
         AssertBitIdentical(EmbeddedLogits(), Logits(again));
