@@ -12,7 +12,7 @@ namespace MobileViT.Compiled.Tests.Hardening;
 /// <summary>
 /// Load(path) on truncated, corrupt and hostile files and on other architectures' weights: always exactly
 /// ModelLoadException, naming the file (and the tensor when one is at fault) and what is wrong; never another
-/// exception, never an instance. Also: embedded-weight integrity, and F16/BF16 checkpoints against F32.
+/// exception, never an instance. Also: F16/BF16 checkpoints against F32.
 /// </summary>
 public sealed class HostileLoadTests : IDisposable
 {
@@ -161,25 +161,6 @@ public sealed class HostileLoadTests : IDisposable
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.NotNull(set.Get("classifier.weight"));
         Assert.InRange(allocated, 0, 64L << 20);
-    }
-
-    [Fact]
-    public void DamagedEmbeddedWeightsFailTheIntegrityCheck()
-    {
-        string sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(s_weights));
-        WeightIntegrity.Verify(new MemoryStream(s_weights), sha, "intact-" + Guid.NewGuid());
-        foreach (int at in new[] { 0, 8 + s_headerLength / 2, s_weights.Length - 1 })
-        {
-            var damaged = s_weights.ToArray();
-            damaged[at] ^= 0x01; // one bit
-            string source = "damaged-" + Guid.NewGuid();
-            var e = Assert.Throws<ModelLoadException>(() => WeightIntegrity.Verify(new MemoryStream(damaged), sha, source));
-            Assert.Equal(source, e.Source);
-            Assert.Contains("damaged", e.Message);
-            Assert.Contains(sha, e.Message);
-        }
-        // A truncated resource is damage too.
-        Assert.Throws<ModelLoadException>(() => WeightIntegrity.Verify(new MemoryStream(s_weights[..^100]), sha, "short-" + Guid.NewGuid()));
     }
 
     [Theory]

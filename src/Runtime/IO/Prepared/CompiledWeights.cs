@@ -26,6 +26,11 @@ public sealed class CompiledWeights
     public string SourceSha256 { get; }
     public IReadOnlyList<ExpectedTensor> ExpectedTensors { get; }
 
+    private long[]? _entryLengths;
+
+    /// <summary>The float count of each prepared entry (from the recipe): checked when a prepared file is mapped, never by Create.</summary>
+    public IReadOnlyList<long> EntryLengths => _entryLengths ??= WeightPreparer.EntryLengths(Recipe, ExpectedTensors);
+
     /// <summary>The parsed recipe, needed only to prepare weights (Load of a safetensors file), never by Create.</summary>
     public WeightRecipe Recipe => _recipe ??= CheckedRecipe();
 

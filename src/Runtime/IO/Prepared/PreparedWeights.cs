@@ -115,6 +115,8 @@ public sealed unsafe class PreparedWeights : IDisposable
         return new PreparedWeights(block, length, weights, path, ownsNative: true);
     }
 
+    private static int s_temporaryFiles;
+
     /// <summary>Prepares a safetensors file's weights and writes the prepared form to <paramref name="preparedPath"/> (atomically).</summary>
     public static void Prepare(string safetensorsPath, string preparedPath, CompiledWeights weights, byte[]? sourceSha256 = null)
     {
@@ -123,7 +125,9 @@ public sealed unsafe class PreparedWeights : IDisposable
         var entries = WeightPreparer.Prepare(weights.Recipe, source);
         var blob = new byte[PreparedWeightsFormat.Length(entries)];
         PreparedWeightsFormat.Write(blob, entries, weights.Fingerprint, new(source.Length, source.LastWriteTicks, sourceSha256));
-        string temporary = preparedPath + "." + Environment.ProcessId + ".tmp";
+        // One temporary file per call, not per process: threads preparing the same path at once (instances created in
+        // parallel with one cache path) must not write into each other's file and publish it half-written.
+        string temporary = preparedPath + "." + Environment.ProcessId + "." + Interlocked.Increment(ref s_temporaryFiles) + ".tmp";
         try
         {
             string? directory = Path.GetDirectoryName(Path.GetFullPath(preparedPath));
@@ -166,7 +170,9 @@ public sealed unsafe class PreparedWeights : IDisposable
             view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
             byte* pointer = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
-            return new PreparedWeights(pointer + view.PointerOffset, length, weights, path, file, view);
+            var prepared = new PreparedWeights(pointer + view.PointerOffset, length, weights, path, file, view);
+            prepared.CheckEntryLengths(weights);
+            return prepared;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -211,6 +217,24 @@ public sealed unsafe class PreparedWeights : IDisposable
             throw;
         }
         return new PreparedWeights(block, length, weights, source, ownsNative: true) { _copied = true };
+    }
+
+    /// <summary>
+    /// A file's entries must have the lengths the compiled model reads: the header check alone accepts a file whose
+    /// fingerprint and entry count are right but an entry is shorter (the kernels would refuse it at Run, or read an
+    /// empty bias as none) or longer. Files only: the embedded weights were written by the build from the same recipe.
+    /// </summary>
+    private void CheckEntryLengths(CompiledWeights weights)
+    {
+        var expected = weights.EntryLengths;
+        for (int i = 0; i < _table.Length; i++)
+        {
+            if (_table[i].Count != expected[i])
+            {
+                Dispose();
+                throw new ModelLoadException(Source, null, $"entry {i} holds {_table[i].Count} floats; the compiled model reads {expected[i]}: damaged");
+            }
+        }
     }
 
     /// <summary>Embedded weights record the SHA-256 of the safetensors file the build prepared them from.</summary>

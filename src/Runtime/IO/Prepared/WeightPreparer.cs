@@ -29,6 +29,48 @@ public static class WeightPreparer
         return entries;
     }
 
+    /// <summary>
+    /// The float count of each entry <see cref="Prepare"/> gives, from the recipe and the tensors' shapes alone (no data):
+    /// what a prepared file must hold for the compiled model to read it.
+    /// </summary>
+    public static long[] EntryLengths(WeightRecipe recipe, IReadOnlyList<ExpectedTensor> tensors)
+    {
+        var sizes = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var tensor in tensors) sizes[tensor.Name] = tensor.ElementCount;
+        long Size(string name) => sizes.TryGetValue(name, out long size) ? size : -1;
+        var lengths = new long[recipe.EntryCount];
+        int at = 0;
+        foreach (var line in recipe.Lines)
+        {
+            if (line.Tensor is not null)
+            {
+                lengths[at++] = Size(line.Tensor);
+                continue;
+            }
+            var (weight, bias) = Lengths(line.Source!, line.InChannels, line.OutChannels, Size);
+            lengths[at++] = line.Packing switch
+            {
+                WeightPacking.None => weight,
+                WeightPacking.Pointwise => Gemm.PackedLength(line.InChannels, line.OutChannels),
+                WeightPacking.Conv2D => Gemm.PackedLength(line.InChannels * line.KernelSize * line.KernelSize, line.OutChannels),
+                WeightPacking.Winograd => WinogradConv2D.PackedLength(line.InChannels, line.OutChannels),
+                _ => throw new ArgumentOutOfRangeException(nameof(recipe)),
+            };
+            lengths[at++] = bias;
+        }
+        return lengths;
+    }
+
+    private static (long Weight, long Bias) Lengths(RecipeSource source, int inChannels, int outChannels, Func<string, long> size) => source switch
+    {
+        RecipeSource.Plain plain => (size(plain.Weight), plain.Bias is null ? outChannels : size(plain.Bias)),
+        RecipeSource.BatchNorm bn => (size(bn.Weight), outChannels),
+        RecipeSource.QueryKeyValue qkv => (qkv.Weights.Sum(size),
+            qkv.Biases.All(b => b is not null) ? qkv.Biases.Sum(b => size(b!)) : outChannels),
+        RecipeSource.Merge => ((long)outChannels * inChannels, outChannels),
+        _ => throw new ArgumentOutOfRangeException(nameof(source), source, "unknown recipe source"),
+    };
+
     /// <summary>A convolution's weight as stored ([out, in, k, k] row-major) and its bias.</summary>
     private static (float[] Weight, float[] Bias) Evaluate(RecipeSource source, int inChannels, int outChannels, int kernelSize, ITensorSource tensors)
     {
