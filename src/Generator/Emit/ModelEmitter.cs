@@ -194,7 +194,7 @@ internal static partial class ModelEmitter
         w.Line("/// Creates the model with weights from a file: a safetensors file of the same architecture (memory-mapped, validated against");
         w.Line("/// <see cref=\"ExpectedTensors\"/> and prepared), or prepared weights written by <see cref=\"Prepare\"/> (mapped in place).");
         w.Line("/// With <paramref name=\"preparedCachePath\"/>, a safetensors file is prepared once: the prepared form is written there and");
-        w.Line("/// mapped by later calls while the safetensors file keeps its length and last-write time.");
+        w.Line("/// mapped by later calls while the safetensors file keeps its length, last-write time and sampled content.");
         w.Line("/// </summary>");
         w.Line("/// <exception cref=\"global::MobileViT.Compiled.ModelLoadException\">The file is unreadable, corrupt, or holds another architecture's weights.</exception>");
         w.Open($"public static {name} Load(string path, int threads = 0, string? preparedCachePath = null)");

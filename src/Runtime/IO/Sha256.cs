@@ -7,8 +7,8 @@ namespace MobileViT.Compiled.IO;
 /// <summary>
 /// SHA-256 (FIPS 180-4) in managed code. System.Security.Cryptography binds to OpenSSL at run time on Linux, so a
 /// NativeAOT binary that used it aborts on a system without libssl; this needs nothing but the .NET base library.
-/// No load path calls it since the whole-resource check at every Create was replaced by the O(1) check of the prepared
-/// weights' header (PreparedWeightsFormat.Validate); kept, with its tests, for a managed hash where one is needed.
+/// Create hashes nothing (the prepared weights' header is checked in O(1)); a prepared cache's source is stamped with
+/// the hash of a few sampled blocks (PreparedWeightsFormat.Sample).
 /// </summary>
 internal static class Sha256
 {

@@ -232,6 +232,38 @@ public sealed class PreparedWeightsModelTests : IDisposable
         Assert.Equal(new FileInfo(safetensors).Length, PreparedWeightsFormat.ReadSource(File.ReadAllBytes(cache)).Length);
     }
 
+    [Fact]
+    public void Cache_OfAnotherCheckpointWithTheSameLengthAndTime_IsPreparedAgain()
+    {
+        // Another checkpoint of the same architecture, same length and write time (unpacked from one archive): the
+        // sampled-content stamp tells them apart, and the new weights are what runs.
+        string safetensors = FashionCopy();
+        string cache = Temp("fashion.prepared");
+        FashionMobileViT.Load(safetensors, 1, cache).Dispose();
+        var time = File.GetLastWriteTimeUtc(safetensors);
+        var bytes = File.ReadAllBytes(safetensors);
+        int last = bytes.Length - 4; // the last float of the data: classifier.bias or the end of the last tensor
+        BitConverter.GetBytes(BitConverter.ToSingle(bytes, last) + 1f).CopyTo(bytes, last);
+        File.WriteAllBytes(safetensors, bytes);
+        File.SetLastWriteTimeUtc(safetensors, time);
+        File.SetLastWriteTimeUtc(cache, s_sentinel);
+        using var model = FashionMobileViT.Load(safetensors, 1, cache);
+        Assert.NotEqual(s_sentinel, File.GetLastWriteTimeUtc(cache));
+        using var direct = FashionMobileViT.Load(safetensors, 1);
+        AssertBitIdentical(Logits(direct), Logits(model));
+        Assert.NotEqual(EmbeddedLogits(), Logits(model));
+    }
+
+    [Fact]
+    public void Cache_ThatIsTheSafetensorsFileItself_IsRefused()
+    {
+        string safetensors = FashionCopy();
+        long length = new FileInfo(safetensors).Length;
+        var e = Assert.Throws<ArgumentException>(() => FashionMobileViT.Load(safetensors, 1, Path.Combine(Path.GetDirectoryName(safetensors)!, ".", Path.GetFileName(safetensors))));
+        Assert.Equal("preparedCachePath", e.ParamName);
+        Assert.Equal(length, new FileInfo(safetensors).Length); // untouched
+    }
+
     [Theory]
     [InlineData("garbage")]
     [InlineData("truncated")]

@@ -93,7 +93,7 @@ public sealed unsafe class PreparedWeights : IDisposable
     /// Weights from a file: prepared MobileViT weights (as <see cref="Prepare"/> writes) are mapped in place; a
     /// safetensors file is mapped, validated and prepared. With <paramref name="preparedCachePath"/>, a safetensors
     /// file is prepared once: the prepared form is written there, and later calls map it as long as the safetensors
-    /// file keeps its length and last-write time.
+    /// file keeps its length, last-write time and sampled content (PreparedWeightsFormat.Sample).
     /// </summary>
     /// <exception cref="ModelLoadException">A file is unreadable, corrupt, or holds another architecture's weights.</exception>
     public static PreparedWeights Load(string path, CompiledWeights weights, string? preparedCachePath = null)
@@ -102,6 +102,8 @@ public sealed unsafe class PreparedWeights : IDisposable
         if (IsPrepared(path)) return Map(path, weights);
         if (preparedCachePath is not null)
         {
+            if (string.Equals(Path.GetFullPath(preparedCachePath), Path.GetFullPath(path), StringComparison.Ordinal))
+                throw new ArgumentException("the prepared cache must be another file than the safetensors file it caches", nameof(preparedCachePath));
             var cached = TryMapCache(preparedCachePath, path, weights);
             if (cached is not null) return cached;
             Prepare(path, preparedCachePath, weights);
@@ -124,7 +126,8 @@ public sealed unsafe class PreparedWeights : IDisposable
         using var source = MappedSafetensors.Open(safetensorsPath, weights.ExpectedTensors);
         var entries = WeightPreparer.Prepare(weights.Recipe, source);
         var blob = new byte[PreparedWeightsFormat.Length(entries)];
-        PreparedWeightsFormat.Write(blob, entries, weights.Fingerprint, new(source.Length, source.LastWriteTicks, sourceSha256));
+        PreparedWeightsFormat.Write(blob, entries, weights.Fingerprint,
+            new(source.Length, source.LastWriteTicks, sourceSha256, PreparedWeightsFormat.Sample(safetensorsPath)));
         // One temporary file per call, not per process: threads preparing the same path at once (instances created in
         // parallel with one cache path) must not write into each other's file and publish it half-written.
         string temporary = preparedPath + "." + Environment.ProcessId + "." + Interlocked.Increment(ref s_temporaryFiles) + ".tmp";
@@ -197,7 +200,8 @@ public sealed unsafe class PreparedWeights : IDisposable
         }
         var recorded = PreparedWeightsFormat.ReadSource(new ReadOnlySpan<byte>(cached._data, PreparedWeightsFormat.HeaderLength));
         var current = new FileInfo(safetensorsPath);
-        if (current.Exists && recorded.Length == current.Length && recorded.LastWriteTicks == current.LastWriteTimeUtc.Ticks)
+        if (current.Exists && recorded.Length == current.Length && recorded.LastWriteTicks == current.LastWriteTimeUtc.Ticks
+            && recorded.Sample.AsSpan().SequenceEqual(PreparedWeightsFormat.Sample(safetensorsPath)))
             return cached;
         cached.Dispose();
         return null;

@@ -14,7 +14,8 @@ namespace MobileViT.Compiled.IO;
 ///  32  8  source length: bytes of the safetensors file it was prepared from
 ///  40  8  source last-write time, UTC ticks (what a prepared cache is checked against)
 ///  48 32  source SHA-256, or zeros
-///  80 48  reserved, zeros
+///  80 32  source sample: SHA-256 of four 64 KiB blocks of the source (start, a third, two thirds, end)
+/// 112 16  reserved, zeros
 /// 128     entry table: per entry, u64 byte offset and u64 float count
 ///         entries, each on a 64-byte boundary
 /// </code>
@@ -28,7 +29,7 @@ public static class PreparedWeightsFormat
     private static ReadOnlySpan<byte> Magic => "MVCPREPW"u8;
 
     /// <summary>The source file a blob was prepared from.</summary>
-    public readonly record struct SourceInfo(long Length, long LastWriteTicks, byte[]? Sha256);
+    public readonly record struct SourceInfo(long Length, long LastWriteTicks, byte[]? Sha256, byte[]? Sample = null);
 
     /// <summary>The length of a blob holding <paramref name="entries"/>.</summary>
     public static long Length(float[][] entries)
@@ -52,6 +53,7 @@ public static class PreparedWeightsFormat
         BinaryPrimitives.WriteInt64LittleEndian(destination[32..], source.Length);
         BinaryPrimitives.WriteInt64LittleEndian(destination[40..], source.LastWriteTicks);
         source.Sha256?.CopyTo(destination[48..80]);
+        source.Sample?.CopyTo(destination[80..112]);
         long at = TableEnd(entries.Length);
         for (int i = 0; i < entries.Length; i++)
         {
@@ -104,7 +106,26 @@ public static class PreparedWeightsFormat
 
     /// <summary>The source fields of a validated blob's header.</summary>
     public static SourceInfo ReadSource(ReadOnlySpan<byte> blob)
-        => new(BinaryPrimitives.ReadInt64LittleEndian(blob[32..]), BinaryPrimitives.ReadInt64LittleEndian(blob[40..]), blob[48..80].ToArray());
+        => new(BinaryPrimitives.ReadInt64LittleEndian(blob[32..]), BinaryPrimitives.ReadInt64LittleEndian(blob[40..]), blob[48..80].ToArray(),
+            blob[80..112].ToArray());
+
+    /// <summary>
+    /// A cheap content stamp of a source file: SHA-256 of four 64 KiB blocks (start, a third, two thirds, end) and the
+    /// length. With the length and write time it tells a prepared cache's source from another checkpoint of the same
+    /// architecture that happens to have both equal (files unpacked from one archive), without reading megabytes.
+    /// </summary>
+    public static byte[] Sample(string path)
+    {
+        const int Block = 64 * 1024;
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long length = RandomAccess.GetLength(handle);
+        var buffer = new byte[4 * Block + 8];
+        BinaryPrimitives.WriteInt64LittleEndian(buffer, length);
+        int filled = 8;
+        foreach (long at in new[] { 0, length / 3, 2 * length / 3, Math.Max(0, length - Block) })
+            filled += RandomAccess.Read(handle, buffer.AsSpan(filled, (int)Math.Min(Block, length - at)), at);
+        return Sha256.HashData(buffer.AsSpan(0, filled));
+    }
 
     private static long TableEnd(int count) => Align(HeaderLength + 16L * count);
 
