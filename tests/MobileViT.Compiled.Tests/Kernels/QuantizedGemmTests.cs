@@ -30,24 +30,25 @@ public class QuantizedGemmTests(ITestOutputHelper output)
     /// <summary>Row-major [K, N] bytes of the packed activations (the inverse of the packing).</summary>
     private static byte[] Unpack(byte[] packed, int k, int n)
     {
-        int np = QuantizedGemm.PaddedPixels(n);
         var a = new byte[k * n];
         for (int kk = 0; kk < k; kk++)
         for (int p = 0; p < n; p++)
-            a[kk * n + p] = packed[((kk / 4) * np + p) * 4 + kk % 4];
+            a[kk * n + p] = packed[Index(kk, p, k)];
         return a;
     }
 
     /// <summary>Packs row-major [K, N] bytes the way <see cref="QuantizedGemm.QuantizeActivations"/> does (padding 0).</summary>
     private static byte[] PackActivations(byte[] a, int k, int n)
     {
-        int np = QuantizedGemm.PaddedPixels(n);
         var packed = new byte[QuantizedGemm.PackedActivationLength(k, n)];
         for (int kk = 0; kk < k; kk++)
         for (int p = 0; p < n; p++)
-            packed[((kk / 4) * np + p) * 4 + kk % 4] = a[kk * n + p];
+            packed[Index(kk, p, k)] = a[kk * n + p];
         return packed;
     }
+
+    /// <summary>The documented layout: tiles of 16 pixels, per tile ceil(K/4) quads of 16 pixels x 4 bytes.</summary>
+    private static int Index(int kk, int p, int k) => ((p / 16) * ((k + 3) / 4) + kk / 4) * 64 + (p % 16) * 4 + kk % 4;
 
     private static byte[] RandomActivations(Random rng, int length)
     {

@@ -21,8 +21,8 @@ public static unsafe partial class QuantizedGemm
     /// <summary>
     /// Quantizes a float [K, N] (channel-major) tensor per tensor to 7-bit unsigned,
     /// q = clamp(round(x / scale) + zeroPoint, 0, 127) (x / scale as x * (1 / scale), ties to even), and packs it as
-    /// the GEMM reads it: <c>packed[((k / 4) * Np + p) * 4 + k % 4]</c>, Np = <see cref="PaddedPixels"/>(N), with 0
-    /// past K and past N. Returns the scale and zero point (<see cref="ParametersFor"/> of the tensor's min and max).
+    /// the GEMM reads it: tiles of 16 pixels, <c>packed[((p / 16) * K4 + k / 4) * 64 + (p % 16) * 4 + k % 4]</c>,
+    /// K4 = ceil(K / 4), with 0 past K and past N (up to <see cref="PaddedPixels"/>(N)). Returns the scale and zero point (<see cref="ParametersFor"/> of the tensor's min and max).
     /// Round trip: |scale * (q - zeroPoint) - x| &lt;= scale / 2.
     /// </summary>
     public static ActivationQuantization QuantizeActivations(ReadOnlySpan<float> input, int k, int n, Span<byte> packed)
@@ -90,7 +90,7 @@ public static unsafe partial class QuantizedGemm
         var vMax = new Vector<int>(127);
         for (int i = 0; i < kq; i++)
         {
-            int* d = (int*)(dst + (long)i * np * 4);
+            byte* d0 = dst + (long)i * TileBytes;
             int rowsHere = Math.Min(4, k - 4 * i);
             float* r0 = x + (long)(4 * i) * n;
             int p = 0;
@@ -104,16 +104,16 @@ public static unsafe partial class QuantizedGemm
                         var v = Vector.ConvertToInt32(Vector.Round(Vector.Load(r0 + (long)r * n + p) * vInverse)) + vZp;
                         lane |= Vector.ShiftLeft(Vector.Min(Vector.Max(v, Vector<int>.Zero), vMax), 8 * r);
                     }
-                    lane.Store(d + p);
+                    lane.Store((int*)(d0 + TileOffset(p, kq)));
                 }
             }
             for (; p < n; p++)
             {
                 int lane = 0;
                 for (int r = 0; r < rowsHere; r++) lane |= QuantizeOne(r0[(long)r * n + p], inverse, zp) << (8 * r);
-                d[p] = lane;
+                *(int*)(d0 + TileOffset(p, kq)) = lane;
             }
-            for (; p < np; p++) d[p] = 0;
+            for (; p < np; p++) *(int*)(d0 + TileOffset(p, kq)) = 0;
         }
     }
 }

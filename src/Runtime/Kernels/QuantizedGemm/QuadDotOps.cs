@@ -49,6 +49,8 @@ internal unsafe interface IQuadDot<TV> where TV : struct
     /// <summary>One row's 4 weight bytes in every lane.</summary>
     static abstract TV Broadcast(byte* w);
     static abstract TV Dot(TV acc, TV activations, TV weights);
+    static abstract void Park(TV x, int* p);
+    static abstract TV Unpark(int* p);
     /// <summary>c[i] = (float)(x[i] - corr) * scale + bias (+ res[i]) for i &lt; cols; raw: c[i] = the bits of x[i].</summary>
     static abstract void Store(TV x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw);
 }
@@ -122,6 +124,8 @@ internal unsafe readonly struct QuadScalar : IQuadDot<int>
     public static int Rows => 4;
     public static int Vectors => 1;
     public static bool IsSupported => true;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(int x, int* p) => *p = x;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int Unpark(int* p) => *p;
     public static int Zero => 0;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int Load(byte* p) => *(int*)p;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int Broadcast(byte* w) => *(int*)w;
@@ -146,6 +150,8 @@ internal unsafe readonly struct QuadPortable128 : IQuadDot<Vector128<int>>
     public static int Rows => QuadStore.Wide ? 8 : 4;
     public static int Vectors => 2;
     public static bool IsSupported => Vector128.IsHardwareAccelerated;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Load(byte* p) => Vector128.Load((int*)p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Broadcast(byte* w) => Vector128.Create(*(int*)w);
@@ -171,6 +177,8 @@ internal unsafe readonly struct QuadSsse3 : IQuadDot<Vector128<int>>
     public static int Rows => QuadStore.Wide ? 8 : 4;
     public static int Vectors => 2;
     public static bool IsSupported => Ssse3.IsSupported;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Load(byte* p) => Vector128.Load((int*)p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Broadcast(byte* w) => Vector128.Create(*(int*)w);
@@ -190,6 +198,8 @@ internal unsafe readonly struct QuadArmDot : IQuadDot<Vector128<int>>
     public static int Rows => 8;
     public static int Vectors => 3;
     public static bool IsSupported => Dp.IsSupported;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Load(byte* p) => Vector128.Load((int*)p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Broadcast(byte* w) => Vector128.Create(*(int*)w);
@@ -207,8 +217,15 @@ internal unsafe readonly struct QuadVnni128 : IQuadDot<Vector128<int>>
     public static QuantizedGemmPath Path => QuantizedGemmPath.AvxVnni128;
     public static int Lanes => Vector128<int>.Count;
     public static int Rows => QuadStore.Wide ? 8 : 4;
-    public static int Vectors => 3;
+    /// <summary>
+    /// 16 accumulators at most: the JIT gives AvxVnni's accumulator (its destination) only registers 0-15, and an 8 x 3
+    /// tile moved the other 8 in and out of them around every vpdpbusd. 8 x 2 with 32 registers (sources may use
+    /// 16-31), 4 x 3 with 16.
+    /// </summary>
+    public static int Vectors => QuadStore.Wide ? 2 : 3;
     public static bool IsSupported => AvxVnni.IsSupported;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Load(byte* p) => Vector128.Load((int*)p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Broadcast(byte* w) => Vector128.Create(*(int*)w);
@@ -227,6 +244,8 @@ internal unsafe readonly struct QuadAvx2 : IQuadDot<Vector256<int>>
     public static int Rows => QuadStore.Wide ? 8 : 4;
     public static int Vectors => QuadStore.Wide ? 3 : 2;
     public static bool IsSupported => Avx2.IsSupported;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector256<int> x, int* p) => x.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Unpark(int* p) => Vector256.Load(p);
     public static Vector256<int> Zero => Vector256<int>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Load(byte* p) => Vector256.Load((int*)p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Broadcast(byte* w) => Vector256.Create(*(int*)w);
@@ -244,8 +263,15 @@ internal unsafe readonly struct QuadVnni256 : IQuadDot<Vector256<int>>
     public static QuantizedGemmPath Path => QuantizedGemmPath.AvxVnni256;
     public static int Lanes => Vector256<int>.Count;
     public static int Rows => QuadStore.Wide ? 8 : 4;
-    public static int Vectors => 3;
+    /// <summary>
+    /// 16 accumulators at most: the JIT gives AvxVnni's accumulator (its destination) only registers 0-15, and an 8 x 3
+    /// tile moved the other 8 in and out of them around every vpdpbusd. 8 x 2 with 32 registers (sources may use
+    /// 16-31), 4 x 3 with 16.
+    /// </summary>
+    public static int Vectors => QuadStore.Wide ? 2 : 3;
     public static bool IsSupported => AvxVnni.IsSupported;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector256<int> x, int* p) => x.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Unpark(int* p) => Vector256.Load(p);
     public static Vector256<int> Zero => Vector256<int>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Load(byte* p) => Vector256.Load((int*)p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Broadcast(byte* w) => Vector256.Create(*(int*)w);
@@ -264,6 +290,8 @@ internal unsafe readonly struct QuadAvx512BW : IQuadDot<Vector512<int>>
     public static int Rows => 8;
     public static int Vectors => 2;
     public static bool IsSupported => Avx512BW.IsSupported;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector512<int> x, int* p) => x.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Unpark(int* p) => Vector512.Load(p);
     public static Vector512<int> Zero => Vector512<int>.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Load(byte* p) => Vector512.Load((int*)p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Broadcast(byte* w) => Vector512.Create(*(int*)w);

@@ -22,8 +22,9 @@ public readonly record struct ActivationQuantization(float Scale, int ZeroPoint)
 /// K = 2^31 / (127 x 128) = 132,104.
 /// </para>
 /// <para>
-/// Layouts. Activations: <c>[ceil(K/4)][Np][4]</c> bytes, Np = N rounded up to 16: the 4 consecutive k of one pixel
-/// fill one 32-bit lane, so a vector load holds Lanes pixels' k-quads; k past K and pixels past N are 0.
+/// Layouts. Activations: tiles of 16 pixels, <c>[ceil(N/16)][ceil(K/4)][16][4]</c> bytes: the 4 consecutive k of one
+/// pixel fill one 32-bit lane, so a vector load holds Lanes pixels' k-quads, and a tile's quads are consecutive cache
+/// lines; k past K and pixels past N are 0.
 /// Weights: panels of 8 rows, per k-quad the 8 rows' quads (<see cref="QuantizedWeights"/>). The microkernel keeps a
 /// Rows x Vectors tile of int32 accumulators (8 x 3 with 32 vector registers), and per k-quad broadcasts each row's
 /// 4 weight bytes and multiply-adds them against each vector of pixels' quads.
@@ -32,7 +33,7 @@ public readonly record struct ActivationQuantization(float Scale, int ZeroPoint)
 [SkipLocalsInit]
 public static unsafe partial class QuantizedGemm
 {
-    /// <summary>Pixels the packed activations hold per k-quad: N rounded up to 16 (a 512-bit vector of lanes).</summary>
+    /// <summary>Pixels the packed activations hold: N rounded up to a whole tile of 16 (a 512-bit vector of lanes).</summary>
     public static int PaddedPixels(int n) => (n + 15) & ~15;
 
     /// <summary>Bytes of packed activations for a [K, N] input.</summary>
