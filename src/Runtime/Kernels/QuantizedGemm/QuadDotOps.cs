@@ -49,6 +49,8 @@ internal unsafe interface IQuadDot<TV> where TV : struct
     /// <summary>One row's 4 weight bytes in every lane.</summary>
     static abstract TV Broadcast(byte* w);
     static abstract TV Dot(TV acc, TV activations, TV weights);
+    /// <summary>c[i] = (float)(x[i] - corr) * scale + bias (+ res[i]) for a whole vector, res null for none.</summary>
+    static abstract void StoreFull(TV x, int corr, float scale, float bias, float* c, float* res);
     static abstract void Park(TV x, int* p);
     static abstract TV Unpark(int* p);
     /// <summary>c[i] = (float)(x[i] - corr) * scale + bias (+ res[i]) for i &lt; cols; raw: c[i] = the bits of x[i].</summary>
@@ -106,6 +108,33 @@ internal static unsafe class QuadStore
         Tail(tile, c, res, cols, raw);
     }
 
+    /// <summary>The whole-vector epilogue: no calls, so it can run straight from the accumulator registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Full128(Vector128<int> x, int corr, float scale, float bias, float* c, float* res)
+    {
+        var y = Vector128.ConvertToSingle(x - Vector128.Create(corr)) * Vector128.Create(scale) + Vector128.Create(bias);
+        if (res != null) y += Vector128.Load(res);
+        y.Store(c);
+    }
+
+    /// <summary>The whole-vector epilogue: no calls, so it can run straight from the accumulator registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Full256(Vector256<int> x, int corr, float scale, float bias, float* c, float* res)
+    {
+        var y = Vector256.ConvertToSingle(x - Vector256.Create(corr)) * Vector256.Create(scale) + Vector256.Create(bias);
+        if (res != null) y += Vector256.Load(res);
+        y.Store(c);
+    }
+
+    /// <summary>The whole-vector epilogue: no calls, so it can run straight from the accumulator registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Full512(Vector512<int> x, int corr, float scale, float bias, float* c, float* res)
+    {
+        var y = Vector512.ConvertToSingle(x - Vector512.Create(corr)) * Vector512.Create(scale) + Vector512.Create(bias);
+        if (res != null) y += Vector512.Load(res);
+        y.Store(c);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void Tail(float* tile, float* c, float* res, int cols, bool raw)
     {
@@ -124,6 +153,13 @@ internal unsafe readonly struct QuadScalar : IQuadDot<int>
     public static int Rows => 4;
     public static int Vectors => 1;
     public static bool IsSupported => true;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreFull(int x, int corr, float scale, float bias, float* c, float* res)
+    {
+        float y = (float)(x - corr) * scale + bias;
+        if (res != null) y += *res;
+        *c = y;
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(int x, int* p) => *p = x;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static int Unpark(int* p) => *p;
     public static int Zero => 0;
@@ -150,6 +186,7 @@ internal unsafe readonly struct QuadPortable128 : IQuadDot<Vector128<int>>
     public static int Rows => QuadStore.Wide ? 8 : 4;
     public static int Vectors => 2;
     public static bool IsSupported => Vector128.IsHardwareAccelerated;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) => QuadStore.Full128(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
@@ -177,6 +214,7 @@ internal unsafe readonly struct QuadSsse3 : IQuadDot<Vector128<int>>
     public static int Rows => QuadStore.Wide ? 8 : 4;
     public static int Vectors => 2;
     public static bool IsSupported => Ssse3.IsSupported;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) => QuadStore.Full128(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
@@ -198,6 +236,7 @@ internal unsafe readonly struct QuadArmDot : IQuadDot<Vector128<int>>
     public static int Rows => 8;
     public static int Vectors => 3;
     public static bool IsSupported => Dp.IsSupported;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) => QuadStore.Full128(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
@@ -224,6 +263,7 @@ internal unsafe readonly struct QuadVnni128 : IQuadDot<Vector128<int>>
     /// </summary>
     public static int Vectors => QuadStore.Wide ? 2 : 3;
     public static bool IsSupported => AvxVnni.IsSupported;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) => QuadStore.Full128(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
@@ -244,6 +284,7 @@ internal unsafe readonly struct QuadAvx2 : IQuadDot<Vector256<int>>
     public static int Rows => QuadStore.Wide ? 8 : 4;
     public static int Vectors => QuadStore.Wide ? 3 : 2;
     public static bool IsSupported => Avx2.IsSupported;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull(Vector256<int> x, int corr, float scale, float bias, float* c, float* res) => QuadStore.Full256(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector256<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Unpark(int* p) => Vector256.Load(p);
     public static Vector256<int> Zero => Vector256<int>.Zero;
@@ -270,6 +311,7 @@ internal unsafe readonly struct QuadVnni256 : IQuadDot<Vector256<int>>
     /// </summary>
     public static int Vectors => QuadStore.Wide ? 2 : 3;
     public static bool IsSupported => AvxVnni.IsSupported;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull(Vector256<int> x, int corr, float scale, float bias, float* c, float* res) => QuadStore.Full256(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector256<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Unpark(int* p) => Vector256.Load(p);
     public static Vector256<int> Zero => Vector256<int>.Zero;
@@ -290,6 +332,7 @@ internal unsafe readonly struct QuadAvx512BW : IQuadDot<Vector512<int>>
     public static int Rows => 8;
     public static int Vectors => 2;
     public static bool IsSupported => Avx512BW.IsSupported;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull(Vector512<int> x, int corr, float scale, float bias, float* c, float* res) => QuadStore.Full512(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector512<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Unpark(int* p) => Vector512.Load(p);
     public static Vector512<int> Zero => Vector512<int>.Zero;

@@ -21,9 +21,8 @@ public static unsafe partial class QuantizedGemm
     private static void Run<TOps, TV>(ref Job j) where TOps : struct, IQuadDot<TV> where TV : struct
     {
         int lanes = TOps.Lanes, block = TOps.Vectors * lanes, kq = j.KQuads, m = j.M, n = j.N;
-        int* corr = stackalloc int[QuantizedWeights.PanelRows];
-        float* scale = stackalloc float[QuantizedWeights.PanelRows];
-        float* bias = stackalloc float[QuantizedWeights.PanelRows];
+        int* corr = j.RowCorr;
+        float* scale = j.RowScale, bias = j.RowBias;
         int* tile = stackalloc int[QuantizedWeights.PanelRows * 3 * 16];
         for (int q0 = 0; q0 < n; q0 += block)
         {
@@ -34,21 +33,14 @@ public static unsafe partial class QuantizedGemm
             for (int m0 = 0; m0 < m; m0 += QuantizedWeights.PanelRows)
             {
                 int rows = Math.Min(QuantizedWeights.PanelRows, m - m0);
-                for (int r = 0; r < QuantizedWeights.PanelRows; r++)
-                {
-                    bool live = r < rows;
-                    corr[r] = live ? j.ZeroPoint * j.RowSums[m0 + r] : 0;
-                    scale[r] = live ? j.ScaleA * j.Scales[m0 + r] : 0f;
-                    bias[r] = live && j.Bias != null ? j.Bias[m0 + r] : 0f;
-                }
                 byte* w = j.W + (long)m0 * kq * 4;
                 float* c = j.C + (long)m0 * n + q0;
                 float* res = j.Res == null ? null : j.Res + (long)m0 * n + q0;
                 if (TOps.Rows == 8)
                 {
-                    if (nv == 3) Micro8x3<TOps, TV>(kq, w, a, off1, off2, corr, scale, bias, c, res, n, rows, cols, j.Raw, tile);
-                    else if (nv == 2) Micro8x2<TOps, TV>(kq, w, a, off1, off2, corr, scale, bias, c, res, n, rows, cols, j.Raw, tile);
-                    else Micro8x1<TOps, TV>(kq, w, a, off1, off2, corr, scale, bias, c, res, n, rows, cols, j.Raw, tile);
+                    if (nv == 3) Micro8x3<TOps, TV>(kq, w, a, off1, off2, corr + m0, scale + m0, bias + m0, c, res, n, rows, cols, j.Raw, tile);
+                    else if (nv == 2) Micro8x2<TOps, TV>(kq, w, a, off1, off2, corr + m0, scale + m0, bias + m0, c, res, n, rows, cols, j.Raw, tile);
+                    else Micro8x1<TOps, TV>(kq, w, a, off1, off2, corr + m0, scale + m0, bias + m0, c, res, n, rows, cols, j.Raw, tile);
                 }
                 else
                 {
@@ -56,9 +48,9 @@ public static unsafe partial class QuantizedGemm
                     {
                         int hr = Math.Min(4, rows - r0);
                         float* ch = c + (long)r0 * n, rh = res == null ? null : res + (long)r0 * n;
-                        if (nv == 3) Micro4x3<TOps, TV>(kq, w + r0 * 4, a, off1, off2, corr + r0, scale + r0, bias + r0, ch, rh, n, hr, cols, j.Raw, tile);
-                        else if (nv == 2) Micro4x2<TOps, TV>(kq, w + r0 * 4, a, off1, off2, corr + r0, scale + r0, bias + r0, ch, rh, n, hr, cols, j.Raw, tile);
-                        else Micro4x1<TOps, TV>(kq, w + r0 * 4, a, off1, off2, corr + r0, scale + r0, bias + r0, ch, rh, n, hr, cols, j.Raw, tile);
+                        if (nv == 3) Micro4x3<TOps, TV>(kq, w + r0 * 4, a, off1, off2, corr + m0 + r0, scale + m0 + r0, bias + m0 + r0, ch, rh, n, hr, cols, j.Raw, tile);
+                        else if (nv == 2) Micro4x2<TOps, TV>(kq, w + r0 * 4, a, off1, off2, corr + m0 + r0, scale + m0 + r0, bias + m0 + r0, ch, rh, n, hr, cols, j.Raw, tile);
+                        else Micro4x1<TOps, TV>(kq, w + r0 * 4, a, off1, off2, corr + m0 + r0, scale + m0 + r0, bias + m0 + r0, ch, rh, n, hr, cols, j.Raw, tile);
                     }
                 }
             }
@@ -128,6 +120,22 @@ public static unsafe partial class QuantizedGemm
                 wv = TOps.Broadcast(wq + 28); c70 = TOps.Dot(c70, a0, wv); if (nv > 1) c71 = TOps.Dot(c71, a1, wv); if (nv > 2) c72 = TOps.Dot(c72, a2, wv);
             }
         }
+        if (!raw && cols == nv * lanes)
+        {
+            // Whole blocks (all but the last): converted and stored straight from the registers.
+            if (rows > 0) FullRow<TOps, TV>(nv, c00, c01, c02, corr[0], scale[0], bias[0], c + 0L * ldc, res == null ? null : res + 0L * ldc);
+            if (rows > 1) FullRow<TOps, TV>(nv, c10, c11, c12, corr[1], scale[1], bias[1], c + 1L * ldc, res == null ? null : res + 1L * ldc);
+            if (rows > 2) FullRow<TOps, TV>(nv, c20, c21, c22, corr[2], scale[2], bias[2], c + 2L * ldc, res == null ? null : res + 2L * ldc);
+            if (rows > 3) FullRow<TOps, TV>(nv, c30, c31, c32, corr[3], scale[3], bias[3], c + 3L * ldc, res == null ? null : res + 3L * ldc);
+            if (mr == 8)
+            {
+                if (rows > 4) FullRow<TOps, TV>(nv, c40, c41, c42, corr[4], scale[4], bias[4], c + 4L * ldc, res == null ? null : res + 4L * ldc);
+                if (rows > 5) FullRow<TOps, TV>(nv, c50, c51, c52, corr[5], scale[5], bias[5], c + 5L * ldc, res == null ? null : res + 5L * ldc);
+                if (rows > 6) FullRow<TOps, TV>(nv, c60, c61, c62, corr[6], scale[6], bias[6], c + 6L * ldc, res == null ? null : res + 6L * ldc);
+                if (rows > 7) FullRow<TOps, TV>(nv, c70, c71, c72, corr[7], scale[7], bias[7], c + 7L * ldc, res == null ? null : res + 7L * ldc);
+            }
+            return;
+        }
         Park<TOps, TV>(nv, c00, c01, c02, tile + 0 * lanes);
         Park<TOps, TV>(nv, c10, c11, c12, tile + 3 * lanes);
         Park<TOps, TV>(nv, c20, c21, c22, tile + 6 * lanes);
@@ -140,6 +148,16 @@ public static unsafe partial class QuantizedGemm
             Park<TOps, TV>(nv, c70, c71, c72, tile + 21 * lanes);
         }
         Epilogue<TOps, TV>(tile, Math.Min(rows, mr), nv, corr, scale, bias, c, res, ldc, cols, raw);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void FullRow<TOps, TV>(int nv, TV x0, TV x1, TV x2, int corr, float scale, float bias, float* c, float* res)
+        where TOps : struct, IQuadDot<TV> where TV : struct
+    {
+        int lanes = TOps.Lanes;
+        TOps.StoreFull(x0, corr, scale, bias, c, res);
+        if (nv > 1) TOps.StoreFull(x1, corr, scale, bias, c + lanes, res == null ? null : res + lanes);
+        if (nv > 2) TOps.StoreFull(x2, corr, scale, bias, c + 2 * lanes, res == null ? null : res + 2 * lanes);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
