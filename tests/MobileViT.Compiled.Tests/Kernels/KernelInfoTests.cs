@@ -13,6 +13,8 @@ public class KernelInfoTests(ITestOutputHelper output)
         "Winograd F(2x2, 3x3)", "im2col packing", "depthwise (general)", "depthwise rows3x3", "patch attention",
         "patch attention interleave", "separable attention", "LayerNorm", "GroupNorm", "linear", "activations (SiLU/exp)",
         "global average pool", "bilinear resize", "crop/pad",
+        // Not in generated models yet (Precision="int8" is to come), reported all the same.
+        "int8 GEMM", "int8 activation quantize",
     };
 
     [Fact]
@@ -41,7 +43,7 @@ public class KernelInfoTests(ITestOutputHelper output)
         string text = KernelInfo.Describe();
         output.WriteLine(text);
         Assert.Contains(System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString(), text);
-        foreach (var flag in new[] { "Avx512F=", "Avx2=", "Fma=", "Avx=", "Sse41=", "AdvSimd=", "AdvSimd.Arm64=", "Dp=" })
+        foreach (var flag in new[] { "Avx512F=", "Avx2=", "Fma=", "Avx=", "Sse41=", "AdvSimd=", "AdvSimd.Arm64=", "Dp=", "AvxVnni=", "Avx512BW=" })
             Assert.Contains(flag, text);
         var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         foreach (var p in KernelInfo.Paths)
@@ -58,6 +60,23 @@ public class KernelInfoTests(ITestOutputHelper output)
         bool tiny = Gemm.TinyNApplies(KernelIsa.Lanes(KernelIsa.Best));
         Assert.Equal(tiny ? "Vector256" : KernelIsa.Best.ToString(), byName["tiny-N GEMM (1-4 pixels)"].Path);
         Assert.Equal(DepthwiseRows3x3.Available(KernelIsa.Best) ? "Vector512" : KernelIsa.Best.ToString(), byName["depthwise rows3x3"].Path);
+    }
+
+    [Fact]
+    public void Int8GemmFollowsItsSelector()
+    {
+        var byName = KernelInfo.Paths.ToDictionary(p => p.Kernel);
+        var path = QuantizedGemm.PathFor(KernelIsa.Best);
+        Assert.Equal(QuantizedGemm.Best, path);
+        Assert.Equal(QuantizedGemm.Tier(path).ToString(), byName["int8 GEMM"].Path);
+        Assert.True(QuantizedGemm.IsSupported(path));
+        // AVX-VNNI wherever it exists (and the vectors are at least 256 bits), else the widest multiply-add path.
+        if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported && KernelIsa.Best >= Isa.Vector256)
+            Assert.Equal(QuantizedGemmPath.AvxVnni256, path);
+        Assert.Contains(path.ToString() switch { "AvxVnni256" or "AvxVnni128" => "vpdpbusd", "ArmDot" => "sdot", "Scalar" => "scalar", _ => "" },
+            byName["int8 GEMM"].Detail);
+        // Never wider than the machine's widest path, also as a NEON / SSE machine sees it.
+        Assert.Equal(Isa.Vector128, QuantizedGemm.Tier(QuantizedGemm.PathFor(Isa.Vector128)));
     }
 
     [Fact]

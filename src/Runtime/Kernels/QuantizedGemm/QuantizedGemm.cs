@@ -1,0 +1,192 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace MobileViT.Compiled.Kernels;
+
+/// <summary>How a float tensor was quantized: x ~= Scale * (q - ZeroPoint), q in [0, 127].</summary>
+public readonly record struct ActivationQuantization(float Scale, int ZeroPoint);
+
+/// <summary>
+/// The int8 1x1 convolution / GEMM: out[m, p] = scaleA * scaleW[m] * sum_k (a[k, p] - zp) * q[m, k] + bias[m]
+/// (+ residual[m, p]), float output [M, N] channel-major like <see cref="PointwiseConv"/>.
+/// <para>
+/// Numbers. Weights: int8 symmetric per output row (<see cref="QuantizedWeights"/>, [-127, 127]; -128 is still
+/// computed exactly). Activations: quantized per tensor at run time to <b>7-bit unsigned</b> [0, 127] with a zero point
+/// (<see cref="QuantizeActivations"/>). The 7th bit is given up on purpose: with a &lt;= 127, x86's u8 x s8 pair
+/// instruction (pmaddubsw / vpmaddubsw, which sums two products into a saturating int16) can never saturate
+/// (2 x 127 x 128 = 32512 &lt; 32767), and ARM's SDOT (s8 x s8) reads the same bytes as the same numbers. So every
+/// path (AVX-VNNI vpdpbusd, AVX-512BW / AVX2 / SSSE3 pmaddubsw + pmaddwd, ARM SDOT, the portable and the scalar
+/// ones) produces the same exact int32 accumulators, and the float epilogue is the same operations in the same
+/// order: the fast kernels equal <c>ReferenceKernels.QuantizedGemm</c> bit for bit. int32 cannot overflow below
+/// K = 2^31 / (127 x 128) = 132,104.
+/// </para>
+/// <para>
+/// Layouts. Activations: tiles of 16 pixels, <c>[ceil(N/16)][ceil(K/4)][16][4]</c> bytes: the 4 consecutive k of one
+/// pixel fill one 32-bit lane, so a vector load holds Lanes pixels' k-quads, and a tile's quads are consecutive cache
+/// lines; k past K and pixels past N are 0.
+/// Weights: panels of 8 rows, per k-quad the 8 rows' quads (<see cref="QuantizedWeights"/>). The microkernel keeps a
+/// Rows x Vectors tile of int32 accumulators (8 x 2 or 8 x 3 with 32 vector registers, 4 x 2 or 4 x 3 with 16; see each
+/// path's struct), and per k-quad broadcasts each row's 4 weight bytes and multiply-adds them against each vector of
+/// pixels' quads. Whole blocks are converted to float straight from the registers.
+/// </para>
+/// <para>
+/// Measured (one thread, Zen 5 EPYC with full-width AVX-512, mobilevit-small 1x1 shapes, BenchmarkDotNet short runs):
+/// the AVX-VNNI and AVX-512BW paths take 0.49-0.67 of the float GEMM's time, 0.54-0.73 with the quantize step.
+/// </para>
+/// </summary>
+[SkipLocalsInit]
+public static unsafe partial class QuantizedGemm
+{
+    /// <summary>Pixels the packed activations hold: N rounded up to a whole tile of 16 (a 512-bit vector of lanes).</summary>
+    public static int PaddedPixels(int n) => (n + 15) & ~15;
+
+    /// <summary>Bytes of packed activations for a [K, N] input.</summary>
+    public static int PackedActivationLength(int k, int n) => (k + 3) / 4 * PaddedPixels(n) * 4;
+
+    /// <summary>The path <see cref="Run"/> takes here: the fastest the hardware has (<see cref="PathFor"/> of the widest float path).</summary>
+    internal static readonly QuantizedGemmPath Best = PathFor(KernelIsa.Best);
+
+    /// <summary>
+    /// The fastest supported path no wider than <paramref name="widest"/>: AVX-VNNI (256-bit vpdpbusd, one instruction
+    /// per 32 multiply-adds) ahead of AVX-512BW (three per 64) ahead of AVX2; ARM SDOT; then SSSE3, the portable
+    /// Vector128 and the scalar path. On the Zen 5 this was measured on (full-width 512-bit units) AVX-VNNI and
+    /// AVX-512BW ran within 15 % of each other, either way round by shape; AVX-VNNI stays first for the machines with
+    /// narrower 512-bit execution (Zen 4) or more 256-bit ports (Intel), unmeasured.
+    /// </summary>
+    internal static QuantizedGemmPath PathFor(Isa widest)
+    {
+        if (widest >= Isa.Vector256 && QuadVnni256.IsSupported) return QuantizedGemmPath.AvxVnni256;
+        if (widest >= Isa.Vector512 && QuadAvx512BW.IsSupported) return QuantizedGemmPath.Avx512BW;
+        if (widest >= Isa.Vector256 && QuadAvx2.IsSupported) return QuantizedGemmPath.Avx2;
+        if (widest >= Isa.Vector128)
+        {
+            if (QuadArmDot.IsSupported) return QuantizedGemmPath.ArmDot;
+            if (QuadVnni128.IsSupported) return QuantizedGemmPath.AvxVnni128;
+            if (QuadSsse3.IsSupported) return QuantizedGemmPath.Ssse3;
+            if (QuadPortable128.IsSupported) return QuantizedGemmPath.Portable128;
+        }
+        return QuantizedGemmPath.Scalar;
+    }
+
+    /// <summary>Whether a path's instructions exist on this machine.</summary>
+    internal static bool IsSupported(QuantizedGemmPath path) => path switch
+    {
+        QuantizedGemmPath.Scalar => QuadScalar.IsSupported,
+        QuantizedGemmPath.Portable128 => QuadPortable128.IsSupported,
+        QuantizedGemmPath.Ssse3 => QuadSsse3.IsSupported,
+        QuantizedGemmPath.ArmDot => QuadArmDot.IsSupported,
+        QuantizedGemmPath.AvxVnni128 => QuadVnni128.IsSupported,
+        QuantizedGemmPath.Avx2 => QuadAvx2.IsSupported,
+        QuantizedGemmPath.AvxVnni256 => QuadVnni256.IsSupported,
+        QuantizedGemmPath.Avx512BW => QuadAvx512BW.IsSupported,
+        _ => false,
+    };
+
+    /// <summary>The vector width of a path (what <c>KernelInfo</c> reports).</summary>
+    internal static Isa Tier(QuantizedGemmPath path) => path switch
+    {
+        QuantizedGemmPath.Scalar => Isa.Scalar,
+        QuantizedGemmPath.Avx2 or QuantizedGemmPath.AvxVnni256 => Isa.Vector256,
+        QuantizedGemmPath.Avx512BW => Isa.Vector512,
+        _ => Isa.Vector128,
+    };
+
+    /// <summary>The register tile of a path, rows x vectors.</summary>
+    internal static (int Rows, int Vectors) Tile(QuantizedGemmPath path) => path switch
+    {
+        QuantizedGemmPath.Scalar => (QuadScalar.Rows, QuadScalar.Vectors),
+        QuantizedGemmPath.Portable128 => (QuadPortable128.Rows, QuadPortable128.Vectors),
+        QuantizedGemmPath.Ssse3 => (QuadSsse3.Rows, QuadSsse3.Vectors),
+        QuantizedGemmPath.ArmDot => (QuadArmDot.Rows, QuadArmDot.Vectors),
+        QuantizedGemmPath.AvxVnni128 => (QuadVnni128.Rows, QuadVnni128.Vectors),
+        QuantizedGemmPath.Avx2 => (QuadAvx2.Rows, QuadAvx2.Vectors),
+        QuantizedGemmPath.AvxVnni256 => (QuadVnni256.Rows, QuadVnni256.Vectors),
+        _ => (QuadAvx512BW.Rows, QuadAvx512BW.Vectors),
+    };
+
+    /// <summary>
+    /// out[m, p] = a.Scale * w.Scales[m] * (acc[m, p] - a.ZeroPoint * w.RowSums[m]) + bias[m] (+ residual[m, p]), where
+    /// acc is the exact int32 product of the packed activations (<see cref="QuantizeActivations"/>) and weights.
+    /// </summary>
+    /// <param name="bias">M floats, or empty for none.</param>
+    /// <param name="residual">M x N floats added last, or empty; may alias <paramref name="output"/>.</param>
+    public static void Run(ReadOnlySpan<byte> packedActivations, ActivationQuantization a, QuantizedWeights weights,
+        ReadOnlySpan<float> bias, Span<float> output, int pixels, ReadOnlySpan<float> residual = default)
+        => RunPath(Best, packedActivations, a, weights, bias, output, pixels, residual);
+
+    /// <summary>
+    /// Quantizes the float input [K, N] (<see cref="QuantizeActivations"/>, into a per-thread buffer) and runs the
+    /// GEMM: the int8 counterpart of <see cref="PointwiseConv.Run{TAct}"/> with the identity activation.
+    /// </summary>
+    public static void RunFloat(ReadOnlySpan<float> input, QuantizedWeights weights, ReadOnlySpan<float> bias,
+        Span<float> output, int pixels, ReadOnlySpan<float> residual = default)
+    {
+        int length = PackedActivationLength(weights.K, pixels);
+        var packed = MemoryMarshal.Cast<float, byte>(KernelIsa.ThreadBuffer((length + 3) / 4))[..length];
+        var q = QuantizeActivations(input, weights.K, pixels, packed);
+        Run(packed, q, weights, bias, output, pixels, residual);
+    }
+
+    /// <summary>
+    /// The GEMM on a chosen path (tests run every supported one). raw: instead of floats, store each exact int32
+    /// accumulator sum_k a[k, p] q[m, k] (no zero point, scale or bias) as its bits in output.
+    /// </summary>
+    internal static void RunPath(QuantizedGemmPath path, ReadOnlySpan<byte> packedActivations, ActivationQuantization a,
+        QuantizedWeights weights, ReadOnlySpan<float> bias, Span<float> output, int pixels, ReadOnlySpan<float> residual,
+        bool raw = false)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        if (pixels <= 0) return;
+        int k = weights.K, m = weights.M;
+        if (packedActivations.Length < PackedActivationLength(k, pixels)) throw new ArgumentException("packed activations too short (use QuantizeActivations)", nameof(packedActivations));
+        if (output.Length < m * pixels) throw new ArgumentException("output too short", nameof(output));
+        if (!bias.IsEmpty && bias.Length < m) throw new ArgumentException("bias too short", nameof(bias));
+        if (!residual.IsEmpty && residual.Length < m * pixels) throw new ArgumentException("residual too short", nameof(residual));
+        if (!IsSupported(path)) throw new PlatformNotSupportedException($"the {path} int8 GEMM path needs instructions this machine lacks");
+
+        // Per row, once: the zero point's correction, the combined scale and the bias (rows padded to the 8-row panel).
+        int rowsPadded = (m + QuantizedWeights.PanelRows - 1) / QuantizedWeights.PanelRows * QuantizedWeights.PanelRows;
+        Span<int> rowCorr = rowsPadded <= 2048 ? stackalloc int[rowsPadded] : new int[rowsPadded];
+        Span<float> rowScale = rowsPadded <= 2048 ? stackalloc float[rowsPadded] : new float[rowsPadded];
+        Span<float> rowBias = rowsPadded <= 2048 ? stackalloc float[rowsPadded] : new float[rowsPadded];
+        for (int r = 0; r < rowsPadded; r++)
+        {
+            bool live = r < m;
+            rowCorr[r] = live ? a.ZeroPoint * weights.RowSums[r] : 0;
+            rowScale[r] = live ? a.Scale * weights.Scales[r] : 0f;
+            rowBias[r] = live && !bias.IsEmpty ? bias[r] : 0f;
+        }
+        fixed (int* pCorr = rowCorr)
+        fixed (float* pScale = rowScale, pBias = rowBias)
+        fixed (byte* pa = packedActivations, pw = weights.Packed)
+        fixed (float* pc = output, pr = residual)
+        {
+            var job = new Job
+            {
+                A = pa, W = pw, RowCorr = pCorr, RowScale = pScale, RowBias = pBias, C = pc,
+                Res = residual.IsEmpty ? null : pr, KQuads = weights.KQuads, M = m, N = pixels, Raw = raw,
+            };
+            switch (path)
+            {
+                case QuantizedGemmPath.Scalar: Run<QuadScalar, int>(ref job); break;
+                case QuantizedGemmPath.Portable128: Run<QuadPortable128, Vector128<int>>(ref job); break;
+                case QuantizedGemmPath.Ssse3: Run<QuadSsse3, Vector128<int>>(ref job); break;
+                case QuantizedGemmPath.ArmDot: Run<QuadArmDot, Vector128<int>>(ref job); break;
+                case QuantizedGemmPath.AvxVnni128: Run<QuadVnni128, Vector128<int>>(ref job); break;
+                case QuantizedGemmPath.Avx2: Run<QuadAvx2, Vector256<int>>(ref job); break;
+                case QuantizedGemmPath.AvxVnni256: Run<QuadVnni256, Vector256<int>>(ref job); break;
+                default: Run<QuadAvx512BW, Vector512<int>>(ref job); break;
+            }
+        }
+    }
+
+    private struct Job
+    {
+        public byte* A, W;
+        public float* RowScale, RowBias, C, Res;
+        public int* RowCorr;
+        public int KQuads, M, N;
+        public bool Raw;
+    }
+}

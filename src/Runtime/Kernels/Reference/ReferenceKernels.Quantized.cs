@@ -1,0 +1,74 @@
+namespace MobileViT.Compiled.Kernels.Reference;
+
+public static partial class ReferenceKernels
+{
+    /// <summary>
+    /// Symmetric per-row int8: scale[m] = max_k |w[m, k]| / 127 (1 for an all-zero row),
+    /// q[m, k] = clamp(round(w[m, k] / scale[m]), -127, 127), ties to even.
+    /// </summary>
+    public static void QuantizeWeightsPerRow(ReadOnlySpan<float> weight, int k, int m, Span<sbyte> q, Span<float> scales)
+    {
+        for (int row = 0; row < m; row++)
+        {
+            float maxAbs = 0f;
+            for (int kk = 0; kk < k; kk++) maxAbs = MathF.Max(maxAbs, MathF.Abs(weight[row * k + kk]));
+            float scale = maxAbs > 0f && float.IsFinite(maxAbs) ? maxAbs / 127f : 1f;
+            scales[row] = scale;
+            for (int kk = 0; kk < k; kk++)
+                q[row * k + kk] = (sbyte)Math.Clamp((int)MathF.Round(weight[row * k + kk] / scale), -127, 127);
+        }
+    }
+
+    /// <summary>
+    /// Per-tensor 7-bit unsigned quantization of x (any layout, in place of q): the range [min(min x, 0), max(max x, 0)]
+    /// maps onto [0, 127], scale = (hi - lo) / 127 (1 when all is 0), zeroPoint = clamp(round(-lo / scale), 0, 127),
+    /// q = clamp(round(x / scale) + zeroPoint, 0, 127), where "/ scale" is "* (1 / scale)" and rounding is to even.
+    /// </summary>
+    public static (float Scale, int ZeroPoint) QuantizeActivations(ReadOnlySpan<float> x, Span<byte> q)
+    {
+        float lo = 0f, hi = 0f;
+        foreach (float v in x) { lo = MathF.Min(lo, v); hi = MathF.Max(hi, v); }
+        float scale = (hi - lo) / 127f;
+        if (!(scale > 0f) || !float.IsFinite(scale)) scale = 1f;
+        float inverse = 1f / scale;
+        int zp = Math.Clamp((int)MathF.Round(-lo * inverse), 0, 127);
+        for (int i = 0; i < x.Length; i++) q[i] = (byte)Math.Clamp((int)MathF.Round(x[i] * inverse) + zp, 0, 127);
+        return (scale, zp);
+    }
+
+    /// <summary>acc[m, p] = sum_k a[k, p] * w[m, k] in int32: a [K, N] unsigned bytes, w [M, K] signed.</summary>
+    public static void QuantizedGemmAccumulators(ReadOnlySpan<byte> a, ReadOnlySpan<sbyte> w, Span<int> acc, int k, int m, int n)
+    {
+        for (int row = 0; row < m; row++)
+        for (int p = 0; p < n; p++)
+        {
+            int sum = 0;
+            for (int kk = 0; kk < k; kk++) sum += a[kk * n + p] * w[row * k + kk];
+            acc[row * n + p] = sum;
+        }
+    }
+
+    /// <summary>
+    /// The int8 1x1 convolution: out[m, p] = (float)(acc[m, p] - zp * rowSum[m]) * (scaleA * scaleW[m]) + bias[m]
+    /// (+ residual[m, p]), evaluated in exactly that order (float multiply, then add bias, then residual), with acc from
+    /// <see cref="QuantizedGemmAccumulators"/> and rowSum[m] = sum_k w[m, k]. Empty bias or residual for none.
+    /// </summary>
+    public static void QuantizedGemm(ReadOnlySpan<byte> a, float scaleA, int zeroPoint, ReadOnlySpan<sbyte> w,
+        ReadOnlySpan<float> scaleW, ReadOnlySpan<float> bias, Span<float> output, int k, int m, int n, ReadOnlySpan<float> residual)
+    {
+        var acc = new int[m * n];
+        QuantizedGemmAccumulators(a, w, acc, k, m, n);
+        for (int row = 0; row < m; row++)
+        {
+            int rowSum = 0;
+            for (int kk = 0; kk < k; kk++) rowSum += w[row * k + kk];
+            float scale = scaleA * scaleW[row], b = bias.IsEmpty ? 0f : bias[row];
+            for (int p = 0; p < n; p++)
+            {
+                float y = (float)(acc[row * n + p] - zeroPoint * rowSum) * scale + b;
+                if (!residual.IsEmpty) y += residual[row * n + p];
+                output[row * n + p] = y;
+            }
+        }
+    }
+}
