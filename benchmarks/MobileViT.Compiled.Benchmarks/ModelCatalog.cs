@@ -6,7 +6,7 @@ namespace MobileViT.Compiled.Benchmarks;
 /// <summary>The models compiled into the benchmarks, their ONNX exports and a fixture input for each.</summary>
 internal static class ModelCatalog
 {
-    public static readonly string RepoRoot = FindRepoRoot();
+    public static string RepoRoot => FixtureFiles.RepoRoot;
 
     public static ICompiledModel Create(string model, int threads) => model switch
     {
@@ -47,30 +47,6 @@ internal static class ModelCatalog
         ? [1, DeepLabV3MobileViTXXSmall.OutputChannels, DeepLabV3MobileViTXXSmall.OutputHeight, DeepLabV3MobileViTXXSmall.OutputWidth]
         : [1, model.OutputLength];
 
-    /// <summary>
-    /// A reference input of the model's size: input.rand0 for 256x256 models, the 512x512 photo for the segmentation
-    /// model, the first fashion test image for 64x64.
-    /// </summary>
-    public static float[] Input(string model)
-    {
-        if (model == "deeplabv3-mobilevit-xx-small")
-            return Read(Path.Combine(RepoRoot, "tests", "fixtures", "inputs", "inputs-512.safetensors"), "input.photo_chelsea");
-        if (model == "mobilevit-xx-small-fashion")
-            return Read(Path.Combine(RepoRoot, "tests", "fixtures", "models", model, "reference.safetensors"), "input.test16").AsSpan(0, 64 * 64).ToArray();
-        return Read(Path.Combine(RepoRoot, "tests", "fixtures", "inputs", "inputs-256.safetensors"), "input.rand0");
-    }
-
-    private static float[] Read(string file, string name)
-    {
-        using var stream = File.OpenRead(file);
-        var entry = SafetensorsHeader.Read(stream, file).Entries[name];
-        return WeightLoader.Load(stream, file, [new ExpectedTensor(name, entry.Shape)]).Get(name);
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "MobileViT.Compiled.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("Run the benchmarks from inside the MobileViT.Compiled repository.");
-    }
+    /// <summary>The reference input of the model's size (<see cref="FixtureFiles.Input"/>).</summary>
+    public static float[] Input(string model) => FixtureFiles.Input(model);
 }

@@ -11,7 +11,7 @@ internal sealed record StartupModel(string Name, Func<int, ICompiledModel> Creat
 {
     public static readonly string[] Names = ["mobilevit-xx-small", "mobilevit-x-small", "mobilevit-small", "deeplabv3-mobilevit-xx-small"];
 
-    public static readonly string RepoRoot = FindRepoRoot();
+    public static string RepoRoot => FixtureFiles.RepoRoot;
 
     public bool Segmentation => OutputShape.Length == 4;
 
@@ -33,22 +33,6 @@ internal sealed record StartupModel(string Name, Func<int, ICompiledModel> Creat
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not compiled into the start-up benchmark"),
     };
 
-    /// <summary>As ModelCatalog.Input: the 512x512 photo for the segmentation model, input.rand0 for the 256x256 ones.</summary>
-    public float[] Input() => Segmentation
-        ? Read(Path.Combine(RepoRoot, "tests", "fixtures", "inputs", "inputs-512.safetensors"), "input.photo_chelsea")
-        : Read(Path.Combine(RepoRoot, "tests", "fixtures", "inputs", "inputs-256.safetensors"), "input.rand0");
-
-    private static float[] Read(string file, string name)
-    {
-        using var stream = File.OpenRead(file);
-        var entry = SafetensorsHeader.Read(stream, file).Entries[name];
-        return WeightLoader.Load(stream, file, [new ExpectedTensor(name, entry.Shape)]).Get(name);
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "MobileViT.Compiled.sln"))) return dir.FullName;
-        throw new DirectoryNotFoundException("Run the benchmark from inside the MobileViT.Compiled repository.");
-    }
+    /// <summary>The same fixture input as ModelCatalog.Input.</summary>
+    public float[] Input() => FixtureFiles.Input(Name);
 }
