@@ -115,7 +115,7 @@ internal static partial class ModelEmitter
         w.Line($"/// <summary>SHA-256 of the weights file this class was compiled against (empty when none was embedded).</summary>");
         w.Line($"public const string WeightsSha256 = {SourceWriter.String(spec.Weights?.Sha256 ?? "")};");
         w.Line($"private const string WeightsResource = {SourceWriter.String(spec.ResourceName)};");
-        var (recipe, fingerprint, _) = WeightRecipeWriter.Write(plan);
+        var (recipe, fingerprint, entryCount) = WeightRecipeWriter.Write(plan);
         w.Line("/// <summary>How the build (and Load) prepares the weights: one line per layer (runtime WeightRecipe documents the format).</summary>");
         w.Line($"public const string WeightsRecipe = {SourceWriter.Verbatim(recipe)};");
         w.Line("/// <summary>The recipe's fingerprint, stamped into prepared weights: Create and Load accept only weights prepared for this class.</summary>");
@@ -143,7 +143,7 @@ internal static partial class ModelEmitter
             w.Line($"    new({SourceWriter.String(tensor.Name)}, {string.Join(", ", tensor.Shape)}),");
         w.Line("});");
         // After ExpectedTensors: static initializers run in source order.
-        w.Line($"private static readonly {IO}.CompiledWeights CompiledWeights = new(ModelName, WeightsRecipe, WeightsFingerprint, {WeightRecipeWriter.Write(plan).EntryCount}, WeightsSha256, ExpectedTensors);");
+        w.Line($"private static readonly {IO}.CompiledWeights CompiledWeights = new(ModelName, WeightsRecipe, WeightsFingerprint, {entryCount}, WeightsSha256, ExpectedTensors);");
         w.Line();
     }
 

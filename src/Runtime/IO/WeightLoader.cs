@@ -62,6 +62,14 @@ public static class WeightLoader
         return entry;
     }
 
+    /// <summary>F32 little-endian bits, read as they lie, to this CPU's byte order.</summary>
+    internal static void FromLittleEndian(Span<float> values)
+    {
+        if (BitConverter.IsLittleEndian) return;
+        for (int i = 0; i < values.Length; i++)
+            values[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReverseEndianness(BitConverter.SingleToInt32Bits(values[i])));
+    }
+
     /// <summary>F16 or BF16 little-endian bits to float32.</summary>
     internal static void Widen(ReadOnlySpan<byte> raw, Span<float> result, bool brain)
     {
@@ -81,9 +89,7 @@ public static class WeightLoader
         {
             case "F32":
                 stream.ReadExactly(MemoryMarshal.AsBytes(result.AsSpan()));
-                if (!BitConverter.IsLittleEndian)
-                    for (int i = 0; i < count; i++)
-                        result[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReverseEndianness(BitConverter.SingleToInt32Bits(result[i])));
+                FromLittleEndian(result);
                 break;
             case "F16":
             case "BF16":

@@ -95,9 +95,7 @@ public sealed unsafe class MappedSafetensors : ITensorSource, IDisposable
         if (dtype == "F32")
         {
             raw.CopyTo(MemoryMarshal.AsBytes(result.AsSpan()));
-            if (!BitConverter.IsLittleEndian)
-                for (int i = 0; i < count; i++)
-                    result[i] = BitConverter.Int32BitsToSingle(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(BitConverter.SingleToInt32Bits(result[i])));
+            WeightLoader.FromLittleEndian(result);
         }
         else WeightLoader.Widen(raw, result, dtype == "BF16");
         return result;

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 
 namespace MobileViT.Compiled.IO;
 
@@ -130,8 +129,4 @@ public static class PreparedWeightsFormat
     private static long TableEnd(int count) => Align(HeaderLength + 16L * count);
 
     private static long Align(long at) => (at + Alignment - 1) / Alignment * Alignment;
-
-    internal static string Hex(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(bytes);
-
-    internal static readonly Encoding Utf8 = new UTF8Encoding(false);
 }
