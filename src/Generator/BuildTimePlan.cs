@@ -15,10 +15,10 @@ internal static class BuildTimePlan
 {
     /// <returns>Null when the generator will refuse the model (it reports why).</returns>
     public static (string Recipe, ulong Fingerprint, int EntryCount, string Sha256, (string Name, int[] Shape)[] Tensors)? Plan(
-        string folder, string configPath, string? configText, string manifestPath, string manifestText)
+        string folder, string configPath, string? configText, string manifestPath, string manifestText, string precision)
     {
         var input = new ModelInput(folder, Path.GetFileName(folder), "Model", "", "weights", configPath, configText,
-            manifestPath, manifestText, "");
+            manifestPath, manifestText, "", precision);
         var diagnostics = new List<DiagnosticInfo>();
         var spec = ModelGenerator.Parse(input, diagnostics);
         if (spec is null || spec.Weights is null) return null;

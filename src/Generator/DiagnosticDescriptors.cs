@@ -65,4 +65,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor ConfigValueUnsupported = Error("MVC016",
         "Config value not supported", "config field '{0}' has the value {1}, which this compiler does not support: {2}");
+
+    public static readonly DiagnosticDescriptor PrecisionUnsupported = Error("MVC018",
+        "Precision not supported", "Precision '{0}' is not supported: use fp32 (the default) or int8");
 }

@@ -15,6 +15,7 @@ public sealed partial class ModelGenerator
         if (input.Namespace.Length > 0 && !IsQualifiedName(input.Namespace))
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNameInvalid, input.ConfigPath, TextLocation.FileStart, input.Namespace + "." + input.ClassName, "the namespace is not a valid C# name"));
 
+        var precision = ParsePrecision(input, diagnostics);
         var config = ConfigParser.Parse(input.ConfigPath, input.ConfigText, diagnostics);
         WeightsManifest? weights = null;
         if (input.ManifestText is not null)
@@ -23,7 +24,20 @@ public sealed partial class ModelGenerator
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ManifestInvalid, input.ManifestPath, TextLocation.FileStart, "the weights manifest the build should have written is missing"));
 
         if (config is null || diagnostics.Count > 0) return null;
-        return new ModelSpec(input.ClassName, input.Namespace, input.ResourceName, input.ModelName, input.ConfigPath, config, weights);
+        return new ModelSpec(input.ClassName, input.Namespace, input.ResourceName, input.ModelName, input.ConfigPath, config, weights, precision);
+    }
+
+    /// <summary>"" or "fp32" (the default), "int8"; any case.</summary>
+    private static Precision ParsePrecision(ModelInput input, List<DiagnosticInfo> diagnostics)
+    {
+        switch (input.Precision.Trim().ToLowerInvariant())
+        {
+            case "" or "fp32": return Precision.Fp32;
+            case "int8": return Precision.Int8;
+            default:
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.PrecisionUnsupported, input.ConfigPath, TextLocation.FileStart, input.Precision));
+                return Precision.Fp32;
+        }
     }
 
     private static bool IsIdentifier(string name)

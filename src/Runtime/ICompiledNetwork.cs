@@ -23,4 +23,10 @@ public interface ICompiledNetwork : IDisposable
     /// 26.6 MB": in place in the binary, a mapped prepared file, or prepared in memory from a safetensors file.
     /// </summary>
     string WeightsResidence { get; }
+
+    /// <summary>
+    /// "fp32", or "int8" for a model compiled with Precision="int8" (its 1x1 convolutions and linear layers in int8;
+    /// <see cref="LayerDescriptions"/> says which layer runs in which).
+    /// </summary>
+    string Precision { get; }
 }

@@ -272,6 +272,42 @@ public class DiagnosticTests
         Assert.StartsWith($"{ConfigPath}{After(text, "\"image_size\":")}: error MVC016: config field 'image_size' has the value 2, which this compiler does not support: ", diagnostic.ToString());
     }
 
+    [Theory]
+    [InlineData("int4")]
+    [InlineData("fp16")]
+    [InlineData("int 8")]
+    public void MVC018_PrecisionUnsupported(string precision) => Expect("MVC018", Folder() with { Precision = precision },
+        $"/obj/mobilevit/m-{precision}/config.json(1,1): error MVC018: Precision '{precision}' is not supported: use fp32 (the default) or int8");
+
+    [Theory]
+    [InlineData("fp32", "MobilevitXxSmall")]
+    [InlineData("FP32", "MobilevitXxSmall")]
+    [InlineData("Int8", "MobilevitXxSmallInt8")]
+    public void Precision_IsReadInAnyCase_AndInt8NamesItsClass(string precision, string className)
+    {
+        var model = ModelFolder.Fixture("mobilevit-xx-small") with { Name = "mobilevit-xx-small", Precision = precision, ClassName = "" };
+        var result = GeneratorHarness.Run(model);
+        Assert.Empty(result.GeneratorDiagnostics);
+        var (hintName, source) = Assert.Single(result.Sources);
+        Assert.Equal(className + ".MobileViT.g.cs", hintName);
+        Assert.Contains($"public const string Precision = \"{(precision.ToLowerInvariant() == "int8" ? "int8" : "fp32")}\";", source);
+    }
+
+    /// <summary>One folder compiled twice, fp32 and int8: two classes, each its own recipe.</summary>
+    [Fact]
+    public void SameFolderInBothPrecisions_GivesTwoClasses()
+    {
+        var fp32 = ModelFolder.Fixture("mobilevit-xx-small");
+        var result = GeneratorHarness.Run(fp32, fp32 with { Precision = "int8" });
+        Assert.Empty(result.GeneratorDiagnostics);
+        var sources = result.Sources.OrderBy(s => s.HintName).ToList();
+        Assert.Equal(["MobilevitXxSmall.MobileViT.g.cs", "MobilevitXxSmallInt8.MobileViT.g.cs"], sources.Select(s => s.HintName));
+        Assert.DoesNotContain(" conv int8 ", sources[0].Source);
+        Assert.Contains(" conv int8 ", sources[1].Source);
+        Assert.Contains("Kernels.QuantizedPointwise.Run", sources[1].Source);
+        Assert.Contains("; float: the first convolution", sources[1].Source);
+    }
+
     /// <summary>The MVC012 text for the header's first tensor when the data is cut to <paramref name="dataLength"/> bytes.</summary>
     private static string FirstMvc012(string header, long dataLength)
     {

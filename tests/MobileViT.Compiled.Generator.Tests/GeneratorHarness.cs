@@ -9,8 +9,12 @@ using Microsoft.CodeAnalysis.Text;
 namespace MobileViT.Compiled.Generator.Tests;
 
 /// <summary>A model folder as the generator sees it: config.json text and the weights manifest text.</summary>
-public sealed record ModelFolder(string Name, string? ConfigText, string? ManifestText, string ClassName = "", string Namespace = "Tests.Models")
+public sealed record ModelFolder(string Name, string? ConfigText, string? ManifestText, string ClassName = "", string Namespace = "Tests.Models",
+    string Precision = "")
 {
+    /// <summary>Where the build puts this item's files: an int8 item has its own folder and copy of config.json.</summary>
+    public string ItemDirectory => "/obj/mobilevit/" + Name + (Precision.Length > 0 ? "-" + Precision : "");
+
     public string Directory => "/models/" + Name;
 
     public static string RepoRoot
@@ -90,13 +94,14 @@ public static class GeneratorHarness
                 ["MobileViTClassName"] = model.ClassName,
                 ["MobileViTNamespace"] = model.Namespace,
                 ["MobileViTResourceName"] = model.ManifestText is null ? "" : "MobileViT.Compiled.Weights." + model.Name,
+                ["MobileViTPrecision"] = model.Precision,
             };
-            string configPath = model.Directory + "/config.json";
+            string configPath = (model.Precision.Length > 0 ? model.ItemDirectory : model.Directory) + "/config.json";
             texts.Add(new InMemoryText(configPath, model.ConfigText));
             options[configPath] = new(metadata) { ["MobileViTRole"] = "config" };
             if (model.ManifestText is not null)
             {
-                string manifestPath = "/obj/mobilevit/" + model.Name + "/model.manifest";
+                string manifestPath = model.ItemDirectory + "/model.manifest";
                 texts.Add(new InMemoryText(manifestPath, model.ManifestText));
                 options[manifestPath] = new(metadata) { ["MobileViTRole"] = "manifest" };
             }

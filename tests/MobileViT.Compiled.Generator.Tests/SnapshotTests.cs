@@ -17,9 +17,10 @@ public class SnapshotTests
     [InlineData("mobilevit-xx-small-fashion", "")]
     [InlineData("deeplabv3-mobilevit-xx-small", "DeepLabV3MobileViTXXSmall")]
     [InlineData("mobilevitv2-0.5", "MobileViTV2Half")]
-    public void GeneratedSourceMatchesBaseline(string model, string className)
+    [InlineData("mobilevit-xx-small-fashion", "", "int8")]
+    public void GeneratedSourceMatchesBaseline(string model, string className, string precision = "")
     {
-        var result = GeneratorHarness.Run(ModelFolder.Fixture(model, className));
+        var result = GeneratorHarness.Run(ModelFolder.Fixture(model, className) with { Precision = precision });
         var (hintName, source) = Assert.Single(result.Sources);
         string baseline = Path.Combine(ModelFolder.RepoRoot, "tests", "MobileViT.Compiled.Generator.Tests", "Baselines", hintName + ".txt");
         if (Environment.GetEnvironmentVariable("MOBILEVIT_UPDATE_BASELINES") == "1")

@@ -54,7 +54,7 @@ internal static class WeightRecipeWriter
 
     private static string Packing(LayerStep step) => step.Kind switch
     {
-        OpKind.PointwiseConv => "pointwise",
+        OpKind.PointwiseConv => step.Int8 ? "int8" : "pointwise",
         OpKind.Conv2D => "conv2d",
         OpKind.WinogradConv2D => "winograd",
         _ => "none",

@@ -66,4 +66,17 @@ internal sealed record ModelSpec(
     string ModelName,
     string ConfigPath,
     ModelConfig Config,
-    WeightsManifest? Weights);
+    WeightsManifest? Weights,
+    Precision Precision = Precision.Fp32);
+
+/// <summary>The numbers a model computes in (the MobileViTModel item's Precision metadata).</summary>
+internal enum Precision
+{
+    /// <summary>float32 throughout: the reference implementation's numbers.</summary>
+    Fp32,
+    /// <summary>
+    /// The 1x1 convolutions and linear layers in int8 (weights per output channel at build time, activations per
+    /// tensor at run time); the rest in float (<see cref="Lowering.Quantization"/>).
+    /// </summary>
+    Int8,
+}

@@ -11,4 +11,5 @@ internal sealed record ModelInput(
     string? ConfigText,
     string ManifestPath,
     string? ManifestText,
-    string RootNamespace);
+    string RootNamespace,
+    string Precision = "");

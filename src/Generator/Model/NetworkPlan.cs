@@ -64,6 +64,7 @@ internal sealed record TensorSpec(string Name, EquatableArray<long> Shape);
 /// The call runs only when a stage observer is attached: its output is a stage output that no later step reads any
 /// more (<see cref="Lowering.PointwiseMerge"/> multiplied it into the next 1x1).
 /// </param>
+/// <param name="Int8">A 1x1 convolution computed in int8 (<see cref="Lowering.Quantization"/>).</param>
 /// <param name="MergedFirst">
 /// A linear 1x1 convolution whose weights this 1x1 multiplies into its own at load time
 /// (<see cref="Lowering.PointwiseMerge"/>); the step reads that convolution's input.
@@ -92,7 +93,8 @@ internal sealed record LayerStep(
     EquatableArray<string> NormTensors = default,
     OpKind NormKind = OpKind.LayerNorm,
     bool ObserverOnly = false,
-    LayerStep? MergedFirst = null)
+    LayerStep? MergedFirst = null,
+    bool Int8 = false)
 {
     /// <summary>
     /// True for a 1x1 convolution whose input is normalized first (<see cref="NormKind"/>: LayerNorm over channels or
