@@ -7,7 +7,7 @@ using MobileViT.Compiled.Imaging;
 namespace MobileViT.Cli;
 
 internal sealed record ClassifyOptions(IReadOnlyList<string> Paths, string Model, string? Weights, int TopK, bool Json, int Threads,
-    long MaxPixels = RawImage.DefaultMaxPixels);
+    long MaxPixels = RawImage.DefaultMaxPixels, string Precision = Precisions.Default);
 
 /// <summary>`mobilevit image-or-folder...`: classifies every image and prints its top-K (text or JSON).</summary>
 internal static class ClassifyCommand
@@ -20,11 +20,12 @@ internal static class ClassifyCommand
         if (options.TopK < 1) throw new UsageException($"--top must be at least 1, not {options.TopK}");
         if (options.Threads < 0) throw new UsageException($"--threads must be 0 (all cores) or more, not {options.Threads}");
         CheckMaxPixels(options.MaxPixels);
+        Precisions.Check(options.Precision);
         var entry = ModelCatalog.Get(options.Model);
         var preprocessor = PreprocessorFor(entry, options.Weights);
 
         ICompiledModel model;
-        try { model = entry.Open(options.Weights, options.Threads); }
+        try { model = entry.Open(options.Weights, options.Threads, options.Precision); }
         catch (ModelLoadException e)
         {
             stderr.WriteLine($"error: cannot load the weights of {entry.Name}: {OneLine(e.Message)}");
@@ -35,14 +36,14 @@ internal static class ClassifyCommand
             var classifier = new Classifier(model, preprocessor, options.MaxPixels);
             var files = ImageFiles.Expand(options.Paths);
             int failures = 0;
-            IResultWriter writer = options.Json ? new JsonResultWriter(stdout) : new TextResultWriter(stdout, model.ModelName);
+            IResultWriter writer = options.Json ? new JsonResultWriter(stdout) : new TextResultWriter(stdout, DisplayName(model));
 
             if (terminal.ShowsProgress && files.Count >= ProgressThreshold)
             {
                 // The bar owns the terminal while it runs: answers and errors are printed when it is done.
                 var results = new List<ClassifiedImage>(files.Count);
                 var errors = new List<string>();
-                terminal.RunWithProgress($"{model.ModelName}", files.Count, advance =>
+                terminal.RunWithProgress(DisplayName(model), files.Count, advance =>
                 {
                     foreach (string file in files)
                     {
@@ -92,6 +93,10 @@ internal static class ClassifyCommand
             throw new UsageException($"cannot use {candidate}: {OneLine(e.Message)}");
         }
     }
+
+    /// <summary>The model's name, with " (int8)" when it is not the default fp32 (so fp32 output reads as before).</summary>
+    internal static string DisplayName(ICompiledModel model) =>
+        model.Precision == Precisions.Fp32 ? model.ModelName : $"{model.ModelName} ({model.Precision})";
 
     internal static void CheckMaxPixels(long maxPixels)
     {

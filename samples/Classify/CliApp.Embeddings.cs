@@ -13,6 +13,7 @@ internal static partial class CliApp
             Arity = ArgumentArity.OneOrMore,
         };
         var (model, weights, threads, maxPixels) = FeatureModelOptions();
+        var precision = PrecisionOption();
         var json = new Option<bool>("--json")
         {
             Description = "Print one JSON array: {\"file\": ..., \"features\": [...], \"ms\": ...} per image.",
@@ -26,11 +27,11 @@ internal static partial class CliApp
             "Image features (embeddings) for search, de-duplication or clustering: the model's pooled features before its "
             + "classifier (Hugging Face's pooler_output; 320 values for the fashion model). Without --json or --npy: one line per image.")
         {
-            images, model, weights, json, npy, threads, maxPixels,
+            images, model, weights, json, npy, threads, maxPixels, precision,
         };
         embed.SetAction(parse => Guard(stderr, () => EmbedCommand.Embed(
             new EmbedOptions(parse.GetValue(images) ?? [], parse.GetValue(model)!, parse.GetValue(weights), parse.GetValue(json), parse.GetValue(npy),
-                parse.GetValue(threads), parse.GetValue(maxPixels)),
+                parse.GetValue(threads), parse.GetValue(maxPixels), parse.GetValue(precision)!),
             stdout, stderr)));
         return embed;
     }
@@ -40,6 +41,7 @@ internal static partial class CliApp
         var query = new Argument<string>("query-image") { Description = "The image to find similar images to." };
         var folder = new Argument<string>("folder") { Description = "The folder searched (recursively) for images." };
         var (model, weights, threads, maxPixels) = FeatureModelOptions();
+        var precision = PrecisionOption();
         var top = new Option<int>("--top", "-k")
         {
             Description = "How many images to print, most similar first.",
@@ -50,11 +52,11 @@ internal static partial class CliApp
             "Ranks the images of a folder by the cosine similarity of their features to the query image's (1 = same direction); "
             + "prints the similarity and the file, most similar first.")
         {
-            query, folder, model, weights, top, threads, maxPixels,
+            query, folder, model, weights, top, threads, maxPixels, precision,
         };
         similar.SetAction(parse => Guard(stderr, () => EmbedCommand.Similar(
             new SimilarOptions(parse.GetValue(query)!, parse.GetValue(folder)!, parse.GetValue(model)!, parse.GetValue(weights), parse.GetValue(top),
-                parse.GetValue(threads), parse.GetValue(maxPixels)),
+                parse.GetValue(threads), parse.GetValue(maxPixels), parse.GetValue(precision)!),
             stdout, stderr)));
         return similar;
     }

@@ -57,6 +57,7 @@ internal static partial class CliApp
         };
 
         var maxPixels = MaxPixelsOption();
+        var precision = PrecisionOption();
 
         var root = new RootCommand(
             "Classifies images with MobileViT models compiled into C# by MobileViT.Compiled. "
@@ -64,11 +65,11 @@ internal static partial class CliApp
             + "Exit code: 0 when every image was classified, 1 when an image or the weights failed (one line on standard error each; "
             + "the other images are still classified), 2 for a wrong command line.")
         {
-            images, model, weights, top, json, threads, maxPixels,
+            images, model, weights, top, json, threads, maxPixels, precision,
         };
         root.SetAction(parse => Guard(stderr, () => ClassifyCommand.Run(
             new ClassifyOptions(parse.GetValue(images) ?? [], parse.GetValue(model)!, parse.GetValue(weights), parse.GetValue(top), parse.GetValue(json), parse.GetValue(threads),
-                parse.GetValue(maxPixels)),
+                parse.GetValue(maxPixels), parse.GetValue(precision)!),
             stdout, stderr, terminal)));
 
         var data = new Option<string?>("--data", "-d")
@@ -90,13 +91,16 @@ internal static partial class CliApp
             DefaultValueFactory = _ => 0,
             HelpName = "N",
         };
+        var evalPrecision = PrecisionOption();
         var evalFashion = new Command("eval-fashion",
-            "Classifies the 10,000 Fashion-MNIST test images with the embedded fashion model and prints the accuracy, "
-            + "the agreement with the reference implementation's predictions (Hugging Face transformers, PyTorch fp32) and images per second.")
+            "Classifies the 10,000 Fashion-MNIST test images with the embedded fashion model and prints the precision that ran, the accuracy, "
+            + "the agreement with the reference implementation's predictions (Hugging Face transformers, PyTorch fp32) and images per second; "
+            + "with --precision int8 also the agreement with this app's fp32 model (run after the int8 one, not timed).")
         {
-            data, evalThreads, limit,
+            data, evalThreads, limit, evalPrecision,
         };
-        evalFashion.SetAction(parse => Guard(stderr, () => EvalFashion(parse.GetValue(data) ?? FashionMnist.DefaultFolder(), parse.GetValue(evalThreads), parse.GetValue(limit), stdout, stderr, terminal)));
+        evalFashion.SetAction(parse => Guard(stderr, () => EvalFashion(parse.GetValue(data) ?? FashionMnist.DefaultFolder(), parse.GetValue(evalThreads), parse.GetValue(limit),
+            parse.GetValue(evalPrecision)!, stdout, stderr, terminal)));
         root.Subcommands.Add(evalFashion);
         root.Subcommands.Add(BuildSegment(stdout, stderr));
         root.Subcommands.Add(BuildEmbed(stdout, stderr));
@@ -105,12 +109,18 @@ internal static partial class CliApp
         var info = new Command("info",
             "Prints the machine's architecture and vector instruction sets and, per kernel, the path it runs in this binary "
             + "(Vector512, Vector256, Vector128 or Scalar; under NativeAOT fixed by the instruction set the binary was compiled for), "
-            + "and where the embedded Fashion-MNIST model reads its weights (in place in the binary).");
+            + "where the embedded Fashion-MNIST model reads its weights (in place in the binary), and the models compiled in, per precision.");
         info.SetAction(_ =>
         {
             stdout.Write(MobileViT.Compiled.KernelInfo.Describe());
-            using var fashion = MobileViT.Cli.Models.FashionMobileViT.Create(1);
-            stdout.WriteLine($"weights of {MobileViT.Cli.Models.FashionMobileViT.ModelName}: {fashion.WeightsResidence}");
+            foreach (string p in Precisions.All)
+            {
+                using var fashion = ModelCatalog.Get("fashion").Open(null, 1, p);
+                stdout.WriteLine($"weights of {ClassifyCommand.DisplayName(fashion)}: {fashion.WeightsResidence}");
+            }
+            foreach (var entry in ModelCatalog.All)
+                stdout.WriteLine($"model {entry.Name}: {string.Join(", ", Precisions.All.Select(p => entry.Variant(p).Precision))}; "
+                    + (entry.HasEmbeddedWeights ? "weights embedded" : "weights from --weights"));
             return 0;
         });
         root.Subcommands.Add(info);
@@ -156,10 +166,33 @@ internal static partial class CliApp
         HelpName = "N",
     };
 
-    private static int EvalFashion(string folder, int threads, int limit, TextWriter stdout, TextWriter stderr, Terminal terminal)
+    // The same option for every command that opens a classifier (classify, eval-fashion, embed, similar).
+    internal static Option<string> PrecisionOption()
+    {
+        var precision = new Option<string>("--precision", "-p")
+        {
+            Description = "The model's precision: fp32 (float, as trained), or int8 (the same model with its 1x1 convolutions and linear layers "
+                + "in int8: weights per output channel, activations per tensor at run time; the rest stays float). "
+                + "Every model is compiled in both; with --weights, int8 quantizes the float weights when it loads them.",
+            DefaultValueFactory = _ => Precisions.Default,
+            HelpName = string.Join("|", Precisions.All),
+        };
+        // Not AcceptOnlyFromAmong: its message does not name the option. Same exit code (2) as every parse error.
+        precision.Validators.Add(result =>
+        {
+            string value = result.GetValueOrDefault<string>() ?? "";
+            if (!Precisions.All.Contains(value))
+                result.AddError($"--precision must be {string.Join(" or ", Precisions.All)}, not '{value}'");
+        });
+        precision.CompletionSources.Add(Precisions.All);
+        return precision;
+    }
+
+    private static int EvalFashion(string folder, int threads, int limit, string precision, TextWriter stdout, TextWriter stderr, Terminal terminal)
     {
         if (threads < 0) throw new UsageException($"--threads must be 0 (one per core) or more, not {threads}");
         if (limit < 0) throw new UsageException($"--limit must be 0 (all) or more, not {limit}");
+        Precisions.Check(precision);
         FashionMnist set;
         try { set = FashionMnist.Load(folder); }
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
@@ -169,14 +202,26 @@ internal static partial class CliApp
         }
         var entry = ModelCatalog.Get("fashion");
         int workers = threads == 0 ? Environment.ProcessorCount : threads;
-        var result = FashionEvaluation.Run(set, () => entry.Open(null, 1), entry.Preprocessor, workers, limit, terminal);
+        var result = FashionEvaluation.Run(set, () => entry.Open(null, 1, precision), entry.Preprocessor, workers, limit, terminal);
+        // int8 against our own fp32 model on the same images (the speed line stays the int8 run's).
+        int? agreeingWithFp32 = null;
+        if (precision != Precisions.Fp32)
+        {
+            var fp32 = FashionEvaluation.Run(set, () => entry.Open(null, 1, Precisions.Fp32), entry.Preprocessor, workers, limit, terminal, "Fashion-MNIST test set, fp32 for the comparison");
+            agreeingWithFp32 = FashionEvaluation.Agreeing(result.Predictions, fp32.Predictions);
+        }
         var c = CultureInfo.InvariantCulture;
         stdout.WriteLine(string.Format(c, "Fashion-MNIST test set: {0} of {1} images from {2}", result.Count, set.Count, folder));
+        stdout.WriteLine(precision == Precisions.Int8
+            ? "precision:  int8 (the 1x1 convolutions and linear layers in int8, the rest in float)"
+            : "precision:  fp32");
         stdout.WriteLine(string.Format(c, "accuracy:   {0:F2} % ({1} / {2}; the reference's: 88.64 % on all 10,000)", result.Accuracy * 100, result.Correct, result.Count));
         if (result.ReferenceApplies)
-            stdout.WriteLine(string.Format(c, "agreement:  {0:F2} % ({1} / {2} predictions equal to the reference implementation's)", result.Agreement * 100, result.Agreeing, result.Count));
+            stdout.WriteLine(string.Format(c, "agreement:  {0:F2} % ({1} / {2} predictions equal to the reference implementation's, fp32)", result.Agreement * 100, result.Agreeing, result.Count));
         else
             stdout.WriteLine("agreement:  not measured (these labels are not those of the reference's test set, so its predictions do not apply)");
+        if (agreeingWithFp32 is int same)
+            stdout.WriteLine(string.Format(c, "with fp32:  {0:F2} % ({1} / {2} predictions equal to this app's fp32 model's)", 100.0 * same / result.Count, same, result.Count));
         stdout.WriteLine(string.Format(c, "speed:      {0:F0} images/s ({1} model instance(s) in parallel, {2:F2} s including preprocessing)", result.ImagesPerSecond, result.Workers, result.Seconds));
         return ExitCodes.Success;
     }

@@ -7,10 +7,10 @@ using MobileViT.Compiled.Imaging;
 namespace MobileViT.Cli;
 
 internal sealed record EmbedOptions(IReadOnlyList<string> Paths, string Model, string? Weights, bool Json, string? Npy, int Threads,
-    long MaxPixels = RawImage.DefaultMaxPixels);
+    long MaxPixels = RawImage.DefaultMaxPixels, string Precision = Precisions.Default);
 
 internal sealed record SimilarOptions(string Query, string Folder, string Model, string? Weights, int TopK, int Threads,
-    long MaxPixels = RawImage.DefaultMaxPixels);
+    long MaxPixels = RawImage.DefaultMaxPixels, string Precision = Precisions.Default);
 
 /// <summary>
 /// `mobilevit embed` (each image's features: text, JSON or a .npy array) and `mobilevit similar` (the images of a folder
@@ -21,7 +21,7 @@ internal static class EmbedCommand
     public static int Embed(EmbedOptions options, TextWriter stdout, TextWriter stderr)
     {
         if (options.Json && options.Npy is not null) throw new UsageException("--json and --npy are alternatives: give one of them");
-        using var embedder = Open(options.Model, options.Weights, options.Threads, options.MaxPixels, stderr);
+        using var embedder = Open(options.Model, options.Weights, options.Threads, options.MaxPixels, options.Precision, stderr);
         if (embedder is null) return ExitCodes.Failed;
         var (embedded, failures) = EmbedAll(embedder.Embedder, ImageFiles.Expand(options.Paths), stderr);
         if (options.Npy is not null)
@@ -49,7 +49,7 @@ internal static class EmbedCommand
     {
         if (options.TopK < 1) throw new UsageException($"--top must be at least 1, not {options.TopK}");
         if (!Directory.Exists(options.Folder)) throw new UsageException($"{options.Folder} is not a folder");
-        using var embedder = Open(options.Model, options.Weights, options.Threads, options.MaxPixels, stderr);
+        using var embedder = Open(options.Model, options.Weights, options.Threads, options.MaxPixels, options.Precision, stderr);
         if (embedder is null) return ExitCodes.Failed;
         EmbeddedImage query;
         try { query = embedder.Embedder.Embed(options.Query); }
@@ -67,14 +67,15 @@ internal static class EmbedCommand
     }
 
     /// <summary>A model instance and its embedder, disposed together; null (the error printed) when the weights do not load.</summary>
-    private static OwnedEmbedder? Open(string modelName, string? weights, int threads, long maxPixels, TextWriter stderr)
+    private static OwnedEmbedder? Open(string modelName, string? weights, int threads, long maxPixels, string precision, TextWriter stderr)
     {
         if (threads < 0) throw new UsageException($"--threads must be 0 (all cores) or more, not {threads}");
         ClassifyCommand.CheckMaxPixels(maxPixels);
+        Precisions.Check(precision);
         var entry = ModelCatalog.Get(modelName);
         var preprocessor = ClassifyCommand.PreprocessorFor(entry, weights);
         ICompiledModel model;
-        try { model = entry.Open(weights, threads); }
+        try { model = entry.Open(weights, threads, precision); }
         catch (ModelLoadException e)
         {
             stderr.WriteLine($"error: cannot load the weights of {entry.Name}: {ClassifyCommand.OneLine(e.Message)}");

@@ -23,7 +23,7 @@ internal static class FashionEvaluation
     /// reference's predictions.
     /// </summary>
     public static FashionEvaluationResult Run(FashionMnist data, Func<ICompiledModel> createSingleThreaded, PreprocessorConfig preprocessor,
-        int workers, int limit, Terminal terminal)
+        int workers, int limit, Terminal terminal, string description = "Fashion-MNIST test set")
     {
         int count = limit > 0 ? Math.Min(limit, data.Count) : data.Count;
         workers = Math.Clamp(workers, 1, count);
@@ -57,7 +57,7 @@ internal static class FashionEvaluation
                     }
                 }, TaskCreationOptions.LongRunning);
             }
-            terminal.RunWithProgress("Fashion-MNIST test set", count, () => Volatile.Read(ref done), Task.WhenAll(threads));
+            terminal.RunWithProgress(description, count, () => Volatile.Read(ref done), Task.WhenAll(threads));
             double seconds = clock.Elapsed.TotalSeconds;
             int correct = 0, agreeing = 0;
             for (int i = 0; i < count; i++)
@@ -71,6 +71,15 @@ internal static class FashionEvaluation
         {
             foreach (var model in models) model?.Dispose();
         }
+    }
+
+    /// <summary>How many of two runs' predictions (of the same images, in order) are equal.</summary>
+    public static int Agreeing(int[] a, int[] b)
+    {
+        if (a.Length != b.Length) throw new ArgumentException($"{a.Length} and {b.Length} predictions");
+        int same = 0;
+        for (int i = 0; i < a.Length; i++) if (a[i] == b[i]) same++;
+        return same;
     }
 
     /// <summary>The reference implementation's argmax and the labels for the 10,000 test images (embedded from the fixtures).</summary>
