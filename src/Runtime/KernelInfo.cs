@@ -69,7 +69,8 @@ public static class KernelInfo
             Entry("bilinear resize", ResizeBilinear.Tier, ResizeBilinear.Tier == Isa.Scalar ? "scalar float"
                 : $"portable Vector128 ({Instructions(Isa.Vector128)}) blends; the column taps are gathered by scalar loads"),
             Entry("crop/pad", CropPad.Tier, "Span.CopyTo/Clear (the runtime's memmove)"),
-            // Not yet emitted by the generator (Precision="int8" is to come); listed so the report covers every kernel.
+            // The int8 1x1 convolution (Precision="int8", QuantizedPointwise): its GEMM path (QuantizedGemm.Best is
+            // PathFor(KernelIsa.Best)) and the dynamic quantize step before it.
             Entry("int8 GEMM", QuantizedGemm.Tier(QuantizedGemm.PathFor(best)), QuantizedDetail(QuantizedGemm.PathFor(best))),
             Entry("int8 activation quantize", Min(QuantizedGemm.QuantizeTier, best),
                 Min(QuantizedGemm.QuantizeTier, best) == Isa.Scalar ? "scalar float" : "System.Numerics.Vector min/max, round, shift/or packing"),

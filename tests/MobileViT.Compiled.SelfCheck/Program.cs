@@ -58,6 +58,7 @@ runner.RunClass(typeof(MobileViTV2KernelTests));
 runner.RunClass(typeof(ResizeBilinearTests));
 runner.RunClass(typeof(CropPadTests));
 runner.RunClass(typeof(QuantizedGemmTests));
+runner.RunClass(typeof(QuantizedPointwiseTests));
 runner.RunClass(typeof(ModelAccuracyTests));
 runner.RunClass(typeof(SegmentationAccuracyTests));
 return runner.Finish();

@@ -42,6 +42,8 @@ public sealed class WeightPreparerTests : IDisposable
         qkv conv pointwise 4 12 1 qkv q.weight k.weight v.weight q.bias k.bias v.bias
         kv conv pointwise 4 12 1 qkv q.weight k.weight v.weight - - -
         m conv pointwise 5 3 1 merge 7 bn m1.weight m1.norm 1E-05 plain m2.weight m2.bias
+        q8 conv int8 4 11 1 plain pw.weight pw.bias
+        m8 conv int8 5 3 1 merge 7 bn m1.weight m1.norm 1E-05 plain m2.weight m2.bias
         """;
 
     private void Add(string name, params int[] shape)
@@ -164,6 +166,29 @@ public sealed class WeightPreparerTests : IDisposable
     }
 
     [Fact]
+    public void Int8_QuantizedAndEncoded_BiasStaysFloat()
+    {
+        using var mapped = Mapped();
+        var set = Set();
+        var entries = Prepare("q8 conv int8 4 11 1 plain pw.weight pw.bias", mapped);
+        AssertBitIdentical(QuantizedWeights.Encode(set.Get("pw.weight"), 4, 11), entries[0]);
+        Assert.Equal(QuantizedWeights.EncodedLength(4, 11), entries[0].Length);
+        AssertBitIdentical(set.Get("pw.bias"), entries[1]);
+    }
+
+    [Fact]
+    public void Int8_Merge_MultipliedThenEncoded()
+    {
+        using var mapped = Mapped();
+        var set = Set();
+        var entries = Prepare("m8 conv int8 5 3 1 merge 7 bn m1.weight m1.norm 1E-05 plain m2.weight m2.bias", mapped);
+        var (w1, b1) = WeightPreparation.FoldBatchNorm(set, "m1.weight", "m1.norm", 7, 1e-5f);
+        var (weight, bias) = WeightPreparation.MultiplyPointwise(set.Get("m2.weight"), set.Get("m2.bias"), w1, b1, 5, 7, 3);
+        AssertBitIdentical(QuantizedWeights.Encode(weight, 5, 3), entries[0]);
+        AssertBitIdentical(bias, entries[1]);
+    }
+
+    [Fact]
     public void Merge_Nested_ThreeLinearsInARow()
     {
         using var mapped = Mapped();
@@ -184,7 +209,7 @@ public sealed class WeightPreparerTests : IDisposable
         var fromFile = WeightPreparer.Prepare(recipe, mapped);
         var fromSet = WeightPreparer.Prepare(recipe, Set());
         Assert.Equal(recipe.EntryCount, fromFile.Length);
-        Assert.Equal(1 + 2 * 7, fromFile.Length);
+        Assert.Equal(1 + 2 * 9, fromFile.Length);
         for (int i = 0; i < fromFile.Length; i++) AssertBitIdentical(fromSet[i], fromFile[i]);
         // Spot-check the order: the single tensor first, the last merge's bias last.
         AssertBitIdentical(Set().Get("ln.weight"), fromFile[0]);

@@ -36,6 +36,19 @@ public sealed class WeightRecipeTests
         Assert.Equal(2, line.EntryCount);
     }
 
+    [Theory]
+    [InlineData("plain c.weight c.bias")]
+    [InlineData("bn c.weight c.norm 1E-05")]
+    [InlineData("qkv q k v qb kb vb")]
+    [InlineData("merge 5 plain a.w - plain b.w b.b")]
+    public void Int8Line_IsA1x1WithAnySource(string source)
+    {
+        var line = Single($"c conv int8 12 16 1 {source}");
+        Assert.Equal(WeightPacking.Int8, line.Packing);
+        Assert.Equal((12, 16, 1), (line.InChannels, line.OutChannels, line.KernelSize));
+        Assert.Equal(2, line.EntryCount);
+    }
+
     [Fact]
     public void PlainSource_WithAndWithoutBias()
     {
@@ -109,6 +122,7 @@ public sealed class WeightRecipeTests
     [InlineData("x lstm w", "unknown kind 'lstm'")]
     [InlineData("x conv sparse 1 1 1 plain w -", "unknown packing 'sparse'")]
     [InlineData("x conv none 1 1 1 fold w -", "unknown source 'fold'")]
+    [InlineData("x conv int8 1 1 3 plain w -", "int8 packing is for 1x1 convolutions, not K = 3")]
     [InlineData("x", "ends early")]
     [InlineData("x tensor", "ends early")]
     [InlineData("x conv none 1 1", "ends early")]

@@ -13,7 +13,7 @@ public class KernelInfoTests(ITestOutputHelper output)
         "Winograd F(2x2, 3x3)", "im2col packing", "depthwise (general)", "depthwise rows3x3", "patch attention",
         "patch attention interleave", "separable attention", "LayerNorm", "GroupNorm", "linear", "activations (SiLU/exp)",
         "global average pool", "bilinear resize", "crop/pad",
-        // Not in generated models yet (Precision="int8" is to come), reported all the same.
+        // The int8 1x1 convolution (Precision="int8"): QuantizedPointwise's GEMM and quantize step.
         "int8 GEMM", "int8 activation quantize",
     };
 

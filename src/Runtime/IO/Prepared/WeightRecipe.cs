@@ -13,6 +13,11 @@ public enum WeightPacking
     Conv2D,
     /// <summary>Winograd F(2x2, 3x3) transformed, one GEMM matrix per position (WinogradConv2D.PackWeights).</summary>
     Winograd,
+    /// <summary>
+    /// A 1x1 convolution or linear layer [out, in] (KernelSize 1) quantized to int8 per output row and encoded as one
+    /// float entry (QuantizedWeights.Encode), which QuantizedPointwise reads in place.
+    /// </summary>
+    Int8,
 }
 
 /// <summary>
@@ -25,8 +30,10 @@ public enum WeightPacking
 ///       | bn WEIGHT NORM_PREFIX EPS          BatchNorm folded into the convolution before it
 ///       | qkv Q K V QB|- KB|- VB|-           query, key and value concatenated along the output axis
 ///       | merge MIDDLE SOURCE SOURCE         two 1x1s in a row (IN -> MIDDLE -> OUT) multiplied into one
-/// PACK: none | pointwise | conv2d | winograd
+/// PACK: none | pointwise | conv2d | winograd | int8
 /// </code>
+/// int8 is for 1x1 convolutions and linear layers only (K = 1): the weight entry is the encoded int8 weight
+/// (QuantizedWeights.Encode: scales, row sums, packed bytes), the bias stays float.
 /// The build step and <c>Load</c> both run <see cref="WeightPreparer"/> on it, so they give the same bytes.
 /// </summary>
 public sealed class WeightRecipe
@@ -74,9 +81,11 @@ public sealed class WeightRecipe
             "pointwise" => WeightPacking.Pointwise,
             "conv2d" => WeightPacking.Conv2D,
             "winograd" => WeightPacking.Winograd,
+            "int8" => WeightPacking.Int8,
             var other => throw tokens.Error($"unknown packing '{other}'"),
         };
         int inChannels = tokens.Int(), outChannels = tokens.Int(), kernelSize = tokens.Int();
+        if (packing == WeightPacking.Int8 && kernelSize != 1) throw tokens.Error($"int8 packing is for 1x1 convolutions, not K = {kernelSize}");
         return new RecipeLine(label, null, packing, inChannels, outChannels, kernelSize, ParseSource(ref tokens));
     }
 

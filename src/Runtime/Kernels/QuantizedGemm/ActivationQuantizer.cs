@@ -82,13 +82,13 @@ public static unsafe partial class QuantizedGemm
     /// path packs with shifts and ors, no byte shuffles.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Pack(float* x, int k, int n, byte* dst, float inverse, int zp, bool vector)
+    private static void Pack(float* x, int k, int n, byte* dst, float inverse, int zp, bool vector, int quad0 = 0, int quad1 = int.MaxValue)
     {
         int np = PaddedPixels(n), kq = (k + 3) / 4, lanes = vector ? Vector<float>.Count : 1;
         var vInverse = new Vector<float>(inverse);
         var vZp = new Vector<int>(zp);
         var vMax = new Vector<int>(127);
-        for (int i = 0; i < kq; i++)
+        for (int i = quad0; i < Math.Min(kq, quad1); i++)
         {
             byte* d0 = dst + (long)i * TileBytes;
             int rowsHere = Math.Min(4, k - 4 * i);

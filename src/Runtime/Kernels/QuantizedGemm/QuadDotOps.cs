@@ -49,22 +49,23 @@ internal unsafe interface IQuadDot<TV> where TV : struct
     /// <summary>One row's 4 weight bytes in every lane.</summary>
     static abstract TV Broadcast(byte* w);
     static abstract TV Dot(TV acc, TV activations, TV weights);
-    /// <summary>c[i] = (float)(x[i] - corr) * scale + bias (+ res[i]) for a whole vector, res null for none.</summary>
-    static abstract void StoreFull(TV x, int corr, float scale, float bias, float* c, float* res);
+    /// <summary>c[i] = act((float)(x[i] - corr) * scale + bias) (+ res[i]) for a whole vector, res null for none.</summary>
+    static abstract void StoreFull<TAct>(TV x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation;
     static abstract void Park(TV x, int* p);
     static abstract TV Unpark(int* p);
-    /// <summary>c[i] = (float)(x[i] - corr) * scale + bias (+ res[i]) for i &lt; cols; raw: c[i] = the bits of x[i].</summary>
-    static abstract void Store(TV x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw);
+    /// <summary>c[i] = act((float)(x[i] - corr) * scale + bias) (+ res[i]) for i &lt; cols; raw: c[i] = the bits of x[i].</summary>
+    static abstract void Store<TAct>(TV x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw) where TAct : struct, IActivation;
 }
 
 /// <summary>The epilogue of one vector of accumulators, shared by the paths of one width.</summary>
 internal static unsafe class QuadStore
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store128(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    public static void Store128<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+        where TAct : struct, IActivation
     {
         Vector128<float> y = raw ? x.AsSingle()
-            : Vector128.ConvertToSingle(x - Vector128.Create(corr)) * Vector128.Create(scale) + Vector128.Create(bias);
+            : TAct.Invoke(Vector128.ConvertToSingle(x - Vector128.Create(corr)) * Vector128.Create(scale) + Vector128.Create(bias));
         if (cols == Vector128<int>.Count)
         {
             if (res != null && !raw) y += Vector128.Load(res);
@@ -77,10 +78,11 @@ internal static unsafe class QuadStore
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store256(Vector256<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    public static void Store256<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+        where TAct : struct, IActivation
     {
         Vector256<float> y = raw ? x.AsSingle()
-            : Vector256.ConvertToSingle(x - Vector256.Create(corr)) * Vector256.Create(scale) + Vector256.Create(bias);
+            : TAct.Invoke(Vector256.ConvertToSingle(x - Vector256.Create(corr)) * Vector256.Create(scale) + Vector256.Create(bias));
         if (cols == Vector256<int>.Count)
         {
             if (res != null && !raw) y += Vector256.Load(res);
@@ -93,10 +95,11 @@ internal static unsafe class QuadStore
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store512(Vector512<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    public static void Store512<TAct>(Vector512<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+        where TAct : struct, IActivation
     {
         Vector512<float> y = raw ? x.AsSingle()
-            : Vector512.ConvertToSingle(x - Vector512.Create(corr)) * Vector512.Create(scale) + Vector512.Create(bias);
+            : TAct.Invoke(Vector512.ConvertToSingle(x - Vector512.Create(corr)) * Vector512.Create(scale) + Vector512.Create(bias));
         if (cols == Vector512<int>.Count)
         {
             if (res != null && !raw) y += Vector512.Load(res);
@@ -110,27 +113,30 @@ internal static unsafe class QuadStore
 
     /// <summary>The whole-vector epilogue: no calls, so it can run straight from the accumulator registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Full128(Vector128<int> x, int corr, float scale, float bias, float* c, float* res)
+    public static void Full128<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res)
+        where TAct : struct, IActivation
     {
-        var y = Vector128.ConvertToSingle(x - Vector128.Create(corr)) * Vector128.Create(scale) + Vector128.Create(bias);
+        var y = TAct.Invoke(Vector128.ConvertToSingle(x - Vector128.Create(corr)) * Vector128.Create(scale) + Vector128.Create(bias));
         if (res != null) y += Vector128.Load(res);
         y.Store(c);
     }
 
     /// <summary>The whole-vector epilogue: no calls, so it can run straight from the accumulator registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Full256(Vector256<int> x, int corr, float scale, float bias, float* c, float* res)
+    public static void Full256<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res)
+        where TAct : struct, IActivation
     {
-        var y = Vector256.ConvertToSingle(x - Vector256.Create(corr)) * Vector256.Create(scale) + Vector256.Create(bias);
+        var y = TAct.Invoke(Vector256.ConvertToSingle(x - Vector256.Create(corr)) * Vector256.Create(scale) + Vector256.Create(bias));
         if (res != null) y += Vector256.Load(res);
         y.Store(c);
     }
 
     /// <summary>The whole-vector epilogue: no calls, so it can run straight from the accumulator registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Full512(Vector512<int> x, int corr, float scale, float bias, float* c, float* res)
+    public static void Full512<TAct>(Vector512<int> x, int corr, float scale, float bias, float* c, float* res)
+        where TAct : struct, IActivation
     {
-        var y = Vector512.ConvertToSingle(x - Vector512.Create(corr)) * Vector512.Create(scale) + Vector512.Create(bias);
+        var y = TAct.Invoke(Vector512.ConvertToSingle(x - Vector512.Create(corr)) * Vector512.Create(scale) + Vector512.Create(bias));
         if (res != null) y += Vector512.Load(res);
         y.Store(c);
     }
@@ -154,9 +160,10 @@ internal unsafe readonly struct QuadScalar : IQuadDot<int>
     public static int Vectors => 1;
     public static bool IsSupported => true;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreFull(int x, int corr, float scale, float bias, float* c, float* res)
+    public static void StoreFull<TAct>(int x, int corr, float scale, float bias, float* c, float* res)
+        where TAct : struct, IActivation
     {
-        float y = (float)(x - corr) * scale + bias;
+        float y = TAct.Invoke((float)(x - corr) * scale + bias);
         if (res != null) y += *res;
         *c = y;
     }
@@ -170,10 +177,11 @@ internal unsafe readonly struct QuadScalar : IQuadDot<int>
         => acc + (a & 0xFF) * (sbyte)w + ((a >> 8) & 0xFF) * (sbyte)(w >> 8)
             + ((a >> 16) & 0xFF) * (sbyte)(w >> 16) + ((a >>> 24) & 0xFF) * (sbyte)(w >> 24);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(int x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    public static void Store<TAct>(int x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+        where TAct : struct, IActivation
     {
         if (raw) { *(int*)c = x; return; }
-        float y = (float)(x - corr) * scale + bias;
+        float y = TAct.Invoke((float)(x - corr) * scale + bias);
         if (res != null) y += *res;
         *c = y;
     }
@@ -186,7 +194,7 @@ internal unsafe readonly struct QuadPortable128 : IQuadDot<Vector128<int>>
     public static int Rows => QuadStore.Wide ? 8 : 4;
     public static int Vectors => 2;
     public static bool IsSupported => Vector128.IsHardwareAccelerated;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) => QuadStore.Full128(x, corr, scale, bias, c, res);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
@@ -203,8 +211,9 @@ internal unsafe readonly struct QuadPortable128 : IQuadDot<Vector128<int>>
         return acc;
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
-        => QuadStore.Store128(x, corr, scale, bias, c, res, cols, raw);
+    public static void Store<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+        where TAct : struct, IActivation
+        => QuadStore.Store128<TAct>(x, corr, scale, bias, c, res, cols, raw);
 }
 
 internal unsafe readonly struct QuadSsse3 : IQuadDot<Vector128<int>>
@@ -214,7 +223,7 @@ internal unsafe readonly struct QuadSsse3 : IQuadDot<Vector128<int>>
     public static int Rows => QuadStore.Wide ? 8 : 4;
     public static int Vectors => 2;
     public static bool IsSupported => Ssse3.IsSupported;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) => QuadStore.Full128(x, corr, scale, bias, c, res);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
@@ -225,8 +234,9 @@ internal unsafe readonly struct QuadSsse3 : IQuadDot<Vector128<int>>
     public static Vector128<int> Dot(Vector128<int> acc, Vector128<int> a, Vector128<int> w)
         => acc + Sse2.MultiplyAddAdjacent(Ssse3.MultiplyAddAdjacent(a.AsByte(), w.AsSByte()), Vector128<short>.One);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
-        => QuadStore.Store128(x, corr, scale, bias, c, res, cols, raw);
+    public static void Store<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+        where TAct : struct, IActivation
+        => QuadStore.Store128<TAct>(x, corr, scale, bias, c, res, cols, raw);
 }
 
 internal unsafe readonly struct QuadArmDot : IQuadDot<Vector128<int>>
@@ -236,7 +246,7 @@ internal unsafe readonly struct QuadArmDot : IQuadDot<Vector128<int>>
     public static int Rows => 8;
     public static int Vectors => 3;
     public static bool IsSupported => Dp.IsSupported;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) => QuadStore.Full128(x, corr, scale, bias, c, res);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
@@ -247,8 +257,9 @@ internal unsafe readonly struct QuadArmDot : IQuadDot<Vector128<int>>
     public static Vector128<int> Dot(Vector128<int> acc, Vector128<int> a, Vector128<int> w)
         => Dp.DotProduct(acc, a.AsSByte(), w.AsSByte());
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
-        => QuadStore.Store128(x, corr, scale, bias, c, res, cols, raw);
+    public static void Store<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+        where TAct : struct, IActivation
+        => QuadStore.Store128<TAct>(x, corr, scale, bias, c, res, cols, raw);
 }
 
 internal unsafe readonly struct QuadVnni128 : IQuadDot<Vector128<int>>
@@ -263,7 +274,7 @@ internal unsafe readonly struct QuadVnni128 : IQuadDot<Vector128<int>>
     /// </summary>
     public static int Vectors => QuadStore.Wide ? 2 : 3;
     public static bool IsSupported => AvxVnni.IsSupported;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) => QuadStore.Full128(x, corr, scale, bias, c, res);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
@@ -273,8 +284,9 @@ internal unsafe readonly struct QuadVnni128 : IQuadDot<Vector128<int>>
     public static Vector128<int> Dot(Vector128<int> acc, Vector128<int> a, Vector128<int> w)
         => AvxVnni.MultiplyWideningAndAdd(acc, a.AsByte(), w.AsSByte());
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
-        => QuadStore.Store128(x, corr, scale, bias, c, res, cols, raw);
+    public static void Store<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+        where TAct : struct, IActivation
+        => QuadStore.Store128<TAct>(x, corr, scale, bias, c, res, cols, raw);
 }
 
 internal unsafe readonly struct QuadAvx2 : IQuadDot<Vector256<int>>
@@ -284,7 +296,7 @@ internal unsafe readonly struct QuadAvx2 : IQuadDot<Vector256<int>>
     public static int Rows => QuadStore.Wide ? 8 : 4;
     public static int Vectors => QuadStore.Wide ? 3 : 2;
     public static bool IsSupported => Avx2.IsSupported;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull(Vector256<int> x, int corr, float scale, float bias, float* c, float* res) => QuadStore.Full256(x, corr, scale, bias, c, res);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full256<TAct>(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector256<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Unpark(int* p) => Vector256.Load(p);
     public static Vector256<int> Zero => Vector256<int>.Zero;
@@ -295,8 +307,9 @@ internal unsafe readonly struct QuadAvx2 : IQuadDot<Vector256<int>>
     public static Vector256<int> Dot(Vector256<int> acc, Vector256<int> a, Vector256<int> w)
         => acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a.AsByte(), w.AsSByte()), Vector256<short>.One);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector256<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
-        => QuadStore.Store256(x, corr, scale, bias, c, res, cols, raw);
+    public static void Store<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+        where TAct : struct, IActivation
+        => QuadStore.Store256<TAct>(x, corr, scale, bias, c, res, cols, raw);
 }
 
 internal unsafe readonly struct QuadVnni256 : IQuadDot<Vector256<int>>
@@ -311,7 +324,7 @@ internal unsafe readonly struct QuadVnni256 : IQuadDot<Vector256<int>>
     /// </summary>
     public static int Vectors => QuadStore.Wide ? 2 : 3;
     public static bool IsSupported => AvxVnni.IsSupported;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull(Vector256<int> x, int corr, float scale, float bias, float* c, float* res) => QuadStore.Full256(x, corr, scale, bias, c, res);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full256<TAct>(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector256<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Unpark(int* p) => Vector256.Load(p);
     public static Vector256<int> Zero => Vector256<int>.Zero;
@@ -321,8 +334,9 @@ internal unsafe readonly struct QuadVnni256 : IQuadDot<Vector256<int>>
     public static Vector256<int> Dot(Vector256<int> acc, Vector256<int> a, Vector256<int> w)
         => AvxVnni.MultiplyWideningAndAdd(acc, a.AsByte(), w.AsSByte());
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector256<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
-        => QuadStore.Store256(x, corr, scale, bias, c, res, cols, raw);
+    public static void Store<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+        where TAct : struct, IActivation
+        => QuadStore.Store256<TAct>(x, corr, scale, bias, c, res, cols, raw);
 }
 
 internal unsafe readonly struct QuadAvx512BW : IQuadDot<Vector512<int>>
@@ -332,7 +346,7 @@ internal unsafe readonly struct QuadAvx512BW : IQuadDot<Vector512<int>>
     public static int Rows => 8;
     public static int Vectors => 2;
     public static bool IsSupported => Avx512BW.IsSupported;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull(Vector512<int> x, int corr, float scale, float bias, float* c, float* res) => QuadStore.Full512(x, corr, scale, bias, c, res);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector512<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full512<TAct>(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector512<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Unpark(int* p) => Vector512.Load(p);
     public static Vector512<int> Zero => Vector512<int>.Zero;
@@ -342,6 +356,7 @@ internal unsafe readonly struct QuadAvx512BW : IQuadDot<Vector512<int>>
     public static Vector512<int> Dot(Vector512<int> acc, Vector512<int> a, Vector512<int> w)
         => acc + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(a.AsByte(), w.AsSByte()), Vector512<short>.One);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(Vector512<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
-        => QuadStore.Store512(x, corr, scale, bias, c, res, cols, raw);
+    public static void Store<TAct>(Vector512<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+        where TAct : struct, IActivation
+        => QuadStore.Store512<TAct>(x, corr, scale, bias, c, res, cols, raw);
 }

@@ -17,20 +17,21 @@ public static unsafe partial class QuantizedGemm
     /// Each vector of the block reads its tile's cache lines in order (64 bytes per quad): with the activations as
     /// [K/4][N][4] rows instead, the 4 KiB row stride at N = 1024 put every quad in the same L1 set, and the AVX-VNNI
     /// path ran at half the float GEMM's speed.
+    /// Computes pixels [p0, p1) of rows [m0Start, m1): p0 a multiple of the block, m0Start of the panel (what the threads split).
     /// </summary>
-    private static void Run<TOps, TV>(ref Job j) where TOps : struct, IQuadDot<TV> where TV : struct
+    private static void Run<TOps, TV, TAct>(ref Job j, int p0, int p1, int m0Start, int m1) where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
     {
-        int lanes = TOps.Lanes, block = TOps.Vectors * lanes, kq = j.KQuads, m = j.M, n = j.N;
+        int lanes = TOps.Lanes, block = TOps.Vectors * lanes, kq = j.KQuads, n = j.N, m = m1;
         int* corr = j.RowCorr;
         float* scale = j.RowScale, bias = j.RowBias;
         int* tile = stackalloc int[QuantizedWeights.PanelRows * 3 * 16];
-        for (int q0 = 0; q0 < n; q0 += block)
+        for (int q0 = p0; q0 < p1; q0 += block)
         {
-            int cols = Math.Min(block, n - q0), nv = (cols + lanes - 1) / lanes;
+            int cols = Math.Min(block, p1 - q0), nv = (cols + lanes - 1) / lanes;
             // Vector v of the block starts at pixel q0 + v * lanes: its own tile of 16 pixels (all three may share one).
             byte* a = j.A + TileOffset(q0, kq);
             long off1 = TileOffset(q0 + lanes, kq) - TileOffset(q0, kq), off2 = TileOffset(q0 + 2 * lanes, kq) - TileOffset(q0, kq);
-            for (int m0 = 0; m0 < m; m0 += QuantizedWeights.PanelRows)
+            for (int m0 = m0Start; m0 < m; m0 += QuantizedWeights.PanelRows)
             {
                 int rows = Math.Min(QuantizedWeights.PanelRows, m - m0);
                 byte* w = j.W + (long)m0 * kq * 4;
@@ -38,9 +39,9 @@ public static unsafe partial class QuantizedGemm
                 float* res = j.Res == null ? null : j.Res + (long)m0 * n + q0;
                 if (TOps.Rows == 8)
                 {
-                    if (nv == 3) Micro8x3<TOps, TV>(kq, w, a, off1, off2, corr + m0, scale + m0, bias + m0, c, res, n, rows, cols, j.Raw, tile);
-                    else if (nv == 2) Micro8x2<TOps, TV>(kq, w, a, off1, off2, corr + m0, scale + m0, bias + m0, c, res, n, rows, cols, j.Raw, tile);
-                    else Micro8x1<TOps, TV>(kq, w, a, off1, off2, corr + m0, scale + m0, bias + m0, c, res, n, rows, cols, j.Raw, tile);
+                    if (nv == 3) Micro8x3<TOps, TV, TAct>(kq, w, a, off1, off2, corr + m0, scale + m0, bias + m0, c, res, n, rows, cols, j.Raw, tile);
+                    else if (nv == 2) Micro8x2<TOps, TV, TAct>(kq, w, a, off1, off2, corr + m0, scale + m0, bias + m0, c, res, n, rows, cols, j.Raw, tile);
+                    else Micro8x1<TOps, TV, TAct>(kq, w, a, off1, off2, corr + m0, scale + m0, bias + m0, c, res, n, rows, cols, j.Raw, tile);
                 }
                 else
                 {
@@ -48,9 +49,9 @@ public static unsafe partial class QuantizedGemm
                     {
                         int hr = Math.Min(4, rows - r0);
                         float* ch = c + (long)r0 * n, rh = res == null ? null : res + (long)r0 * n;
-                        if (nv == 3) Micro4x3<TOps, TV>(kq, w + r0 * 4, a, off1, off2, corr + m0 + r0, scale + m0 + r0, bias + m0 + r0, ch, rh, n, hr, cols, j.Raw, tile);
-                        else if (nv == 2) Micro4x2<TOps, TV>(kq, w + r0 * 4, a, off1, off2, corr + m0 + r0, scale + m0 + r0, bias + m0 + r0, ch, rh, n, hr, cols, j.Raw, tile);
-                        else Micro4x1<TOps, TV>(kq, w + r0 * 4, a, off1, off2, corr + m0 + r0, scale + m0 + r0, bias + m0 + r0, ch, rh, n, hr, cols, j.Raw, tile);
+                        if (nv == 3) Micro4x3<TOps, TV, TAct>(kq, w + r0 * 4, a, off1, off2, corr + m0 + r0, scale + m0 + r0, bias + m0 + r0, ch, rh, n, hr, cols, j.Raw, tile);
+                        else if (nv == 2) Micro4x2<TOps, TV, TAct>(kq, w + r0 * 4, a, off1, off2, corr + m0 + r0, scale + m0 + r0, bias + m0 + r0, ch, rh, n, hr, cols, j.Raw, tile);
+                        else Micro4x1<TOps, TV, TAct>(kq, w + r0 * 4, a, off1, off2, corr + m0 + r0, scale + m0 + r0, bias + m0 + r0, ch, rh, n, hr, cols, j.Raw, tile);
                     }
                 }
             }
@@ -59,29 +60,29 @@ public static unsafe partial class QuantizedGemm
 
     // One non-inlined method per tile shape; the body is inlined with constant mr/nv so unused accumulators vanish.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro8x3<TOps, TV>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
-        where TOps : struct, IQuadDot<TV> where TV : struct
-        => Micro<TOps, TV>(8, 3, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
+    private static void Micro8x3<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
+        where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
+        => Micro<TOps, TV, TAct>(8, 3, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro8x2<TOps, TV>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
-        where TOps : struct, IQuadDot<TV> where TV : struct
-        => Micro<TOps, TV>(8, 2, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
+    private static void Micro8x2<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
+        where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
+        => Micro<TOps, TV, TAct>(8, 2, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro8x1<TOps, TV>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
-        where TOps : struct, IQuadDot<TV> where TV : struct
-        => Micro<TOps, TV>(8, 1, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
+    private static void Micro8x1<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
+        where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
+        => Micro<TOps, TV, TAct>(8, 1, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro4x3<TOps, TV>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
-        where TOps : struct, IQuadDot<TV> where TV : struct
-        => Micro<TOps, TV>(4, 3, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
+    private static void Micro4x3<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
+        where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
+        => Micro<TOps, TV, TAct>(4, 3, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro4x2<TOps, TV>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
-        where TOps : struct, IQuadDot<TV> where TV : struct
-        => Micro<TOps, TV>(4, 2, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
+    private static void Micro4x2<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
+        where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
+        => Micro<TOps, TV, TAct>(4, 2, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro4x1<TOps, TV>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
-        where TOps : struct, IQuadDot<TV> where TV : struct
-        => Micro<TOps, TV>(4, 1, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
+    private static void Micro4x1<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
+        where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
+        => Micro<TOps, TV, TAct>(4, 1, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
 
     /// <summary>
     /// mr x nv-vector tile of int32 accumulators over all kq k-quads: w is the weight panel (8 rows x 4 bytes per quad,
@@ -89,9 +90,9 @@ public static unsafe partial class QuantizedGemm
     /// start (<see cref="TileBytes"/> per quad each).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Micro<TOps, TV>(int mr, int nv, int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias,
+    private static void Micro<TOps, TV, TAct>(int mr, int nv, int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias,
         float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
-        where TOps : struct, IQuadDot<TV> where TV : struct
+        where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
     {
         int lanes = TOps.Lanes;
         TV c00 = TOps.Zero, c01 = TOps.Zero, c02 = TOps.Zero;
@@ -123,46 +124,46 @@ public static unsafe partial class QuantizedGemm
         if (!raw && cols == nv * lanes)
         {
             // Whole blocks (all but the last): converted and stored straight from the registers.
-            if (rows > 0) FullRow<TOps, TV>(nv, c00, c01, c02, corr[0], scale[0], bias[0], c + 0L * ldc, res == null ? null : res + 0L * ldc);
-            if (rows > 1) FullRow<TOps, TV>(nv, c10, c11, c12, corr[1], scale[1], bias[1], c + 1L * ldc, res == null ? null : res + 1L * ldc);
-            if (rows > 2) FullRow<TOps, TV>(nv, c20, c21, c22, corr[2], scale[2], bias[2], c + 2L * ldc, res == null ? null : res + 2L * ldc);
-            if (rows > 3) FullRow<TOps, TV>(nv, c30, c31, c32, corr[3], scale[3], bias[3], c + 3L * ldc, res == null ? null : res + 3L * ldc);
+            if (rows > 0) FullRow<TOps, TV, TAct>(nv, c00, c01, c02, corr[0], scale[0], bias[0], c + 0L * ldc, res == null ? null : res + 0L * ldc);
+            if (rows > 1) FullRow<TOps, TV, TAct>(nv, c10, c11, c12, corr[1], scale[1], bias[1], c + 1L * ldc, res == null ? null : res + 1L * ldc);
+            if (rows > 2) FullRow<TOps, TV, TAct>(nv, c20, c21, c22, corr[2], scale[2], bias[2], c + 2L * ldc, res == null ? null : res + 2L * ldc);
+            if (rows > 3) FullRow<TOps, TV, TAct>(nv, c30, c31, c32, corr[3], scale[3], bias[3], c + 3L * ldc, res == null ? null : res + 3L * ldc);
             if (mr == 8)
             {
-                if (rows > 4) FullRow<TOps, TV>(nv, c40, c41, c42, corr[4], scale[4], bias[4], c + 4L * ldc, res == null ? null : res + 4L * ldc);
-                if (rows > 5) FullRow<TOps, TV>(nv, c50, c51, c52, corr[5], scale[5], bias[5], c + 5L * ldc, res == null ? null : res + 5L * ldc);
-                if (rows > 6) FullRow<TOps, TV>(nv, c60, c61, c62, corr[6], scale[6], bias[6], c + 6L * ldc, res == null ? null : res + 6L * ldc);
-                if (rows > 7) FullRow<TOps, TV>(nv, c70, c71, c72, corr[7], scale[7], bias[7], c + 7L * ldc, res == null ? null : res + 7L * ldc);
+                if (rows > 4) FullRow<TOps, TV, TAct>(nv, c40, c41, c42, corr[4], scale[4], bias[4], c + 4L * ldc, res == null ? null : res + 4L * ldc);
+                if (rows > 5) FullRow<TOps, TV, TAct>(nv, c50, c51, c52, corr[5], scale[5], bias[5], c + 5L * ldc, res == null ? null : res + 5L * ldc);
+                if (rows > 6) FullRow<TOps, TV, TAct>(nv, c60, c61, c62, corr[6], scale[6], bias[6], c + 6L * ldc, res == null ? null : res + 6L * ldc);
+                if (rows > 7) FullRow<TOps, TV, TAct>(nv, c70, c71, c72, corr[7], scale[7], bias[7], c + 7L * ldc, res == null ? null : res + 7L * ldc);
             }
             return;
         }
-        Park<TOps, TV>(nv, c00, c01, c02, tile + 0 * lanes);
-        Park<TOps, TV>(nv, c10, c11, c12, tile + 3 * lanes);
-        Park<TOps, TV>(nv, c20, c21, c22, tile + 6 * lanes);
-        Park<TOps, TV>(nv, c30, c31, c32, tile + 9 * lanes);
+        Park<TOps, TV, TAct>(nv, c00, c01, c02, tile + 0 * lanes);
+        Park<TOps, TV, TAct>(nv, c10, c11, c12, tile + 3 * lanes);
+        Park<TOps, TV, TAct>(nv, c20, c21, c22, tile + 6 * lanes);
+        Park<TOps, TV, TAct>(nv, c30, c31, c32, tile + 9 * lanes);
         if (mr == 8)
         {
-            Park<TOps, TV>(nv, c40, c41, c42, tile + 12 * lanes);
-            Park<TOps, TV>(nv, c50, c51, c52, tile + 15 * lanes);
-            Park<TOps, TV>(nv, c60, c61, c62, tile + 18 * lanes);
-            Park<TOps, TV>(nv, c70, c71, c72, tile + 21 * lanes);
+            Park<TOps, TV, TAct>(nv, c40, c41, c42, tile + 12 * lanes);
+            Park<TOps, TV, TAct>(nv, c50, c51, c52, tile + 15 * lanes);
+            Park<TOps, TV, TAct>(nv, c60, c61, c62, tile + 18 * lanes);
+            Park<TOps, TV, TAct>(nv, c70, c71, c72, tile + 21 * lanes);
         }
-        Epilogue<TOps, TV>(tile, Math.Min(rows, mr), nv, corr, scale, bias, c, res, ldc, cols, raw);
+        Epilogue<TOps, TV, TAct>(tile, Math.Min(rows, mr), nv, corr, scale, bias, c, res, ldc, cols, raw);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FullRow<TOps, TV>(int nv, TV x0, TV x1, TV x2, int corr, float scale, float bias, float* c, float* res)
-        where TOps : struct, IQuadDot<TV> where TV : struct
+    private static void FullRow<TOps, TV, TAct>(int nv, TV x0, TV x1, TV x2, int corr, float scale, float bias, float* c, float* res)
+        where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
     {
         int lanes = TOps.Lanes;
-        TOps.StoreFull(x0, corr, scale, bias, c, res);
-        if (nv > 1) TOps.StoreFull(x1, corr, scale, bias, c + lanes, res == null ? null : res + lanes);
-        if (nv > 2) TOps.StoreFull(x2, corr, scale, bias, c + 2 * lanes, res == null ? null : res + 2 * lanes);
+        TOps.StoreFull<TAct>(x0, corr, scale, bias, c, res);
+        if (nv > 1) TOps.StoreFull<TAct>(x1, corr, scale, bias, c + lanes, res == null ? null : res + lanes);
+        if (nv > 2) TOps.StoreFull<TAct>(x2, corr, scale, bias, c + 2 * lanes, res == null ? null : res + 2 * lanes);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Park<TOps, TV>(int nv, TV x0, TV x1, TV x2, int* tile)
-        where TOps : struct, IQuadDot<TV> where TV : struct
+    private static void Park<TOps, TV, TAct>(int nv, TV x0, TV x1, TV x2, int* tile)
+        where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
     {
         TOps.Park(x0, tile);
         if (nv > 1) TOps.Park(x1, tile + TOps.Lanes);
@@ -175,16 +176,16 @@ public static unsafe partial class QuantizedGemm
     /// each multiply-add of the k loop (its spill-at-definition heuristic), which halved the AVX-VNNI kernel's speed.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Epilogue<TOps, TV>(int* tile, int rows, int nv, int* corr, float* scale, float* bias, float* c, float* res,
+    private static void Epilogue<TOps, TV, TAct>(int* tile, int rows, int nv, int* corr, float* scale, float* bias, float* c, float* res,
         int ldc, int cols, bool raw)
-        where TOps : struct, IQuadDot<TV> where TV : struct
+        where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
     {
         int lanes = TOps.Lanes;
         for (int r = 0; r < rows; r++, tile += 3 * lanes, c += ldc)
         {
             float* rr = res == null ? null : res + (long)r * ldc;
             for (int v = 0; v < nv; v++)
-                TOps.Store(TOps.Unpark(tile + v * lanes), corr[r], scale[r], bias[r], c + v * lanes, rr == null ? null : rr + v * lanes,
+                TOps.Store<TAct>(TOps.Unpark(tile + v * lanes), corr[r], scale[r], bias[r], c + v * lanes, rr == null ? null : rr + v * lanes,
                     Math.Min(lanes, cols - v * lanes), raw);
         }
     }

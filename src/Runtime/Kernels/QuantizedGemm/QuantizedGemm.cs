@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using MobileViT.Compiled.Threading;
 
 namespace MobileViT.Compiled.Kernels;
 
@@ -138,13 +139,35 @@ public static unsafe partial class QuantizedGemm
     {
         ArgumentNullException.ThrowIfNull(weights);
         if (pixels <= 0) return;
-        int k = weights.K, m = weights.M;
-        if (packedActivations.Length < PackedActivationLength(k, pixels)) throw new ArgumentException("packed activations too short (use QuantizeActivations)", nameof(packedActivations));
+        if (packedActivations.Length < PackedActivationLength(weights.K, pixels)) throw new ArgumentException("packed activations too short (use QuantizeActivations)", nameof(packedActivations));
+        CheckOutputs(bias, output, residual, weights.M, pixels);
+        fixed (byte* pa = packedActivations, pw = weights.Packed)
+        fixed (float* pScales = weights.Scales, pb = bias, pc = output, pr = residual)
+        fixed (int* pSums = weights.RowSums)
+        {
+            var view = new QuantizedWeightsView(weights.K, weights.M, pw, pScales, pSums);
+            RunPointers<Identity>(path, pa, a, view, bias.IsEmpty ? null : pb, pc, pixels, residual.IsEmpty ? null : pr, raw, pool: null);
+        }
+    }
+
+    /// <summary>Throws on a bias, output or residual too short for M x N.</summary>
+    internal static void CheckOutputs(ReadOnlySpan<float> bias, ReadOnlySpan<float> output, ReadOnlySpan<float> residual, int m, int pixels)
+    {
         if (output.Length < m * pixels) throw new ArgumentException("output too short", nameof(output));
         if (!bias.IsEmpty && bias.Length < m) throw new ArgumentException("bias too short", nameof(bias));
         if (!residual.IsEmpty && residual.Length < m * pixels) throw new ArgumentException("residual too short", nameof(residual));
-        if (!IsSupported(path)) throw new PlatformNotSupportedException($"the {path} int8 GEMM path needs instructions this machine lacks");
+    }
 
+    /// <summary>
+    /// The checked GEMM on pointers: out[m, p] = act(a.Scale * sW[m] * (acc - zp * rowSum[m]) + bias[m]) (+ res),
+    /// split over the pool's threads (<see cref="Split{TOps, TV, TAct}"/>). bias and res may be null.
+    /// </summary>
+    internal static void RunPointers<TAct>(QuantizedGemmPath path, byte* packedActivations, ActivationQuantization a,
+        QuantizedWeightsView weights, float* bias, float* output, int pixels, float* residual, bool raw, WorkerPool? pool)
+        where TAct : struct, IActivation
+    {
+        if (!IsSupported(path)) throw new PlatformNotSupportedException($"the {path} int8 GEMM path needs instructions this machine lacks");
+        int m = weights.M;
         // Per row, once: the zero point's correction, the combined scale and the bias (rows padded to the 8-row panel).
         int rowsPadded = (m + QuantizedWeights.PanelRows - 1) / QuantizedWeights.PanelRows * QuantizedWeights.PanelRows;
         Span<int> rowCorr = rowsPadded <= 2048 ? stackalloc int[rowsPadded] : new int[rowsPadded];
@@ -155,28 +178,26 @@ public static unsafe partial class QuantizedGemm
             bool live = r < m;
             rowCorr[r] = live ? a.ZeroPoint * weights.RowSums[r] : 0;
             rowScale[r] = live ? a.Scale * weights.Scales[r] : 0f;
-            rowBias[r] = live && !bias.IsEmpty ? bias[r] : 0f;
+            rowBias[r] = live && bias != null ? bias[r] : 0f;
         }
         fixed (int* pCorr = rowCorr)
         fixed (float* pScale = rowScale, pBias = rowBias)
-        fixed (byte* pa = packedActivations, pw = weights.Packed)
-        fixed (float* pc = output, pr = residual)
         {
             var job = new Job
             {
-                A = pa, W = pw, RowCorr = pCorr, RowScale = pScale, RowBias = pBias, C = pc,
-                Res = residual.IsEmpty ? null : pr, KQuads = weights.KQuads, M = m, N = pixels, Raw = raw,
+                A = packedActivations, W = weights.Packed, RowCorr = pCorr, RowScale = pScale, RowBias = pBias, C = output,
+                Res = residual, KQuads = weights.KQuads, M = m, N = pixels, Raw = raw,
             };
             switch (path)
             {
-                case QuantizedGemmPath.Scalar: Run<QuadScalar, int>(ref job); break;
-                case QuantizedGemmPath.Portable128: Run<QuadPortable128, Vector128<int>>(ref job); break;
-                case QuantizedGemmPath.Ssse3: Run<QuadSsse3, Vector128<int>>(ref job); break;
-                case QuantizedGemmPath.ArmDot: Run<QuadArmDot, Vector128<int>>(ref job); break;
-                case QuantizedGemmPath.AvxVnni128: Run<QuadVnni128, Vector128<int>>(ref job); break;
-                case QuantizedGemmPath.Avx2: Run<QuadAvx2, Vector256<int>>(ref job); break;
-                case QuantizedGemmPath.AvxVnni256: Run<QuadVnni256, Vector256<int>>(ref job); break;
-                default: Run<QuadAvx512BW, Vector512<int>>(ref job); break;
+                case QuantizedGemmPath.Scalar: Split<QuadScalar, int, TAct>(ref job, pool); break;
+                case QuantizedGemmPath.Portable128: Split<QuadPortable128, Vector128<int>, TAct>(ref job, pool); break;
+                case QuantizedGemmPath.Ssse3: Split<QuadSsse3, Vector128<int>, TAct>(ref job, pool); break;
+                case QuantizedGemmPath.ArmDot: Split<QuadArmDot, Vector128<int>, TAct>(ref job, pool); break;
+                case QuantizedGemmPath.AvxVnni128: Split<QuadVnni128, Vector128<int>, TAct>(ref job, pool); break;
+                case QuantizedGemmPath.Avx2: Split<QuadAvx2, Vector256<int>, TAct>(ref job, pool); break;
+                case QuantizedGemmPath.AvxVnni256: Split<QuadVnni256, Vector256<int>, TAct>(ref job, pool); break;
+                default: Split<QuadAvx512BW, Vector512<int>, TAct>(ref job, pool); break;
             }
         }
     }
@@ -188,5 +209,7 @@ public static unsafe partial class QuantizedGemm
         public int* RowCorr;
         public int KQuads, M, N;
         public bool Raw;
+        // The split over threads: items are ChunkBlocks-block pixel chunks x Groups ranges of weight panels.
+        public int ChunkPixels, Groups, PanelsPerGroup;
     }
 }

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace MobileViT.Compiled.Kernels;
 
 /// <summary>
@@ -72,5 +74,43 @@ public sealed class QuantizedWeights
         var scales = new float[m];
         Reference.ReferenceKernels.QuantizeWeightsPerRow(weight, k, m, q, scales);
         return Pack(q, scales, k, m);
+    }
+
+    /// <summary>
+    /// Floats of an encoded weight (<see cref="Encode"/>): M scales, M row sums, then the packed bytes
+    /// (<see cref="PackedLength"/>, a multiple of 4) as floats.
+    /// </summary>
+    public static int EncodedLength(int k, int m) => 2 * m + PackedLength(k, m) / 4;
+
+    /// <summary>
+    /// Quantizes a float weight [M, K] (<see cref="Quantize"/>) and encodes it as one float entry of the prepared
+    /// weights, which the int8 kernels (<see cref="QuantizedPointwise"/>) read in place:
+    /// <code>
+    /// [0, M)                  Scales[m]
+    /// [M, 2M)                 RowSums[m], the int32's bits
+    /// [2M, EncodedLength)     Packed, 4 bytes per float (little-endian order of the bytes in memory)
+    /// </code>
+    /// Only a float's bits are stored, so any 4-byte aligned place holds it.
+    /// </summary>
+    public static float[] Encode(ReadOnlySpan<float> weight, int k, int m) => Quantize(weight, k, m).ToEncoded();
+
+    /// <summary>This weight encoded (the layout of <see cref="Encode(ReadOnlySpan{float}, int, int)"/>).</summary>
+    public float[] ToEncoded()
+    {
+        var encoded = new float[EncodedLength(K, M)];
+        Scales.CopyTo(encoded, 0);
+        MemoryMarshal.Cast<int, float>(RowSums).CopyTo(encoded.AsSpan(M));
+        Packed.CopyTo(MemoryMarshal.AsBytes(encoded.AsSpan(2 * M)));
+        return encoded;
+    }
+
+    /// <summary>The weight an encoded entry holds (a copy: for tests and tools; the kernels read the entry in place).</summary>
+    public static QuantizedWeights Decode(ReadOnlySpan<float> encoded, int k, int m)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(m);
+        if (encoded.Length != EncodedLength(k, m)) throw new ArgumentException($"an encoded {m} x {k} weight has {EncodedLength(k, m)} floats, not {encoded.Length}", nameof(encoded));
+        return new QuantizedWeights(k, m, MemoryMarshal.AsBytes(encoded[(2 * m)..]).ToArray(), encoded[..m].ToArray(),
+            MemoryMarshal.Cast<float, int>(encoded[m..(2 * m)]).ToArray());
     }
 }

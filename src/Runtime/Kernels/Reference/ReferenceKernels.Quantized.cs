@@ -71,4 +71,53 @@ public static partial class ReferenceKernels
             }
         }
     }
+
+    /// <summary>
+    /// The int8 1x1 convolution as <c>QuantizedPointwise</c> runs it, from a float weight [M, K]: the weight quantized
+    /// per row (<see cref="QuantizeWeightsPerRow"/>), then <see cref="QuantizedPointwise{TAct}(ReadOnlySpan{float}, ReadOnlySpan{sbyte}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, ReadOnlySpan{float}, Func{float, float}?)"/>.
+    /// </summary>
+    public static void QuantizedPointwise<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        Span<float> output, int inChannels, int outChannels, int pixels, ReadOnlySpan<float> residual,
+        Func<float, float>? activation = null)
+        where TAct : struct, IActivation
+    {
+        var q = new sbyte[inChannels * outChannels];
+        var scales = new float[outChannels];
+        QuantizeWeightsPerRow(weight, inChannels, outChannels, q, scales);
+        QuantizedPointwise<TAct>(input, q, scales, bias, output, inChannels, outChannels, pixels, residual, activation);
+    }
+
+    /// <summary>
+    /// The int8 1x1 convolution on quantized weights q [M, K] with per-row scales: the input [K, N] quantized per tensor
+    /// (<see cref="QuantizeActivations"/>), y = (float)(acc - zp * rowSum[m]) * (scaleA * scaleW[m]) + bias[m] with the
+    /// exact int32 acc, then act(y), then + residual[m, p] (empty for none; may alias output), in that order.
+    /// </summary>
+    /// <param name="activation">
+    /// TAct as the kernel applies it: by default its float form; a test passes the vector form of a GEMM path's width
+    /// (SiLU's vector e^-x is not MathF.Exp's, and the kernel applies the vector form to whole vectors).
+    /// </param>
+    public static void QuantizedPointwise<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<sbyte> q, ReadOnlySpan<float> scaleW,
+        ReadOnlySpan<float> bias, Span<float> output, int inChannels, int outChannels, int pixels, ReadOnlySpan<float> residual,
+        Func<float, float>? activation = null)
+        where TAct : struct, IActivation
+    {
+        int k = inChannels, m = outChannels, n = pixels;
+        var a = new byte[k * n];
+        var (scaleA, zp) = QuantizeActivations(input[..(k * n)], a);
+        var acc = new int[m * n];
+        QuantizedGemmAccumulators(a, q, acc, k, m, n);
+        for (int row = 0; row < m; row++)
+        {
+            int rowSum = 0;
+            for (int kk = 0; kk < k; kk++) rowSum += q[row * k + kk];
+            float scale = scaleA * scaleW[row], b = bias.IsEmpty ? 0f : bias[row];
+            for (int p = 0; p < n; p++)
+            {
+                float y = (float)(acc[row * n + p] - zp * rowSum) * scale + b;
+                y = activation is null ? TAct.Invoke(y) : activation(y);
+                if (!residual.IsEmpty) y += residual[row * n + p];
+                output[row * n + p] = y;
+            }
+        }
+    }
 }
