@@ -51,5 +51,38 @@ internal static class Int8Comparison
         foreach (var check in checks) Console.WriteLine("- " + check);
     }
 
+    /// <summary>
+    /// `int8-stages <model>`: int8 against fp32 at every stage output (StageObserver), to find where a wrong int8 answer
+    /// starts: max |int8 - fp32| relative to the stage's largest |fp32| value, and the RMS difference relative to the RMS value.
+    /// </summary>
+    public static void Stages(string[] args)
+    {
+        string model = args.Length > 0 ? args[0] : "mobilevit-small";
+        using var fp32 = ModelCatalog.Create(model, 1);
+        using var int8 = ModelCatalog.CreateInt8(model, 1);
+        var input = ModelCatalog.Input(model);
+        var reference = new List<float[]>();
+        var shapes = new List<string>();
+        var output = new float[fp32.OutputLength];
+        fp32.Run(input, output, (stage, features, c, h, w) => { reference.Add(features.ToArray()); shapes.Add($"{c}x{h}x{w}"); });
+        int index = 0;
+        int8.Run(input, new float[int8.OutputLength], (stage, features, c, h, w) =>
+        {
+            var f = reference[index];
+            double diff = 0, max = 0, squaredDiff = 0, squared = 0;
+            for (int i = 0; i < f.Length; i++)
+            {
+                double d = features[i] - f[i];
+                diff = Math.Max(diff, Math.Abs(d));
+                max = Math.Max(max, Math.Abs(f[i]));
+                squaredDiff += d * d;
+                squared += (double)f[i] * f[i];
+            }
+            Console.WriteLine($"stage {stage} {shapes[index]}: max |diff| {diff / max:P2} of the largest |fp32| ({max:F2}); " +
+                $"RMS diff {Math.Sqrt(squaredDiff / squared):P2} of the RMS value");
+            index++;
+        });
+    }
+
     private static string Cell(PairedRounds.Result r) => $"**{r.Ratio:F2}** ({r.LowerQuartile:F2}–{r.UpperQuartile:F2})";
 }
