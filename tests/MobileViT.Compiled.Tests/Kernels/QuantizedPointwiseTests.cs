@@ -19,9 +19,12 @@ public class QuantizedPointwiseTests
 
     private static QuantizedGemmPath Parse(string name) => Enum.Parse<QuantizedGemmPath>(name);
 
-    /// <summary>TAct as a path applies it: the vector form of the path's width (SiLU's vector e^-x is not MathF.Exp).</summary>
+    /// <summary>
+    /// TAct as the kernel applies it: the vector form of the activation pass's width, whatever the GEMM path (SiLU's
+    /// vector e^-x is not MathF.Exp).
+    /// </summary>
     private static Func<float, float> ActivationOf<TAct>(QuantizedGemmPath path) where TAct : struct, IActivation
-        => QuantizedGemm.Tier(path) switch
+        => QuantizedGemm.ActivationTier switch
         {
             Isa.Scalar => TAct.Invoke,
             Isa.Vector128 => x => TAct.Invoke(Vector128.Create(x)).ToScalar(),
