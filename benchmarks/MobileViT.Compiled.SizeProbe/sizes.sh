@@ -24,7 +24,7 @@ name=MobileViT.Compiled.SizeProbe
 dotnet pack "$root/src/Runtime/MobileViT.Compiled.Runtime.csproj" -c Release -o "$root/artifacts/packages" -nologo -v q >&2
 rm -rf "$root/artifacts/size-probe/nuget-packages/mobilevit.compiled"   # the version stays 0.1.0: never reuse a stale copy
 
-mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1048576 }'; }
+mb() { awk -v b="$1" 'BEGIN { printf "%.2f", b / 1e6 }'; }
 
 # publish <model|none> <precision>: prints the binary's size in bytes
 publish() {
@@ -35,20 +35,25 @@ publish() {
   stat -c %s "$out/$name"
 }
 
-# prepared <model> <precision>: the prepared weights' size in bytes
+# prepared <model> <precision>: the prepared weights' size in bytes, right after that publish (a build deletes the
+# prepared weights of models it no longer lists)
 prepared() {
-  local dir
+  local dir want=fp32
+  [ "$2" = int8 ] && want=int8
   for dir in $(find "$here/obj" -type d -path "*/$rid/mobilevit/*" | grep -E "/$1-[0-9a-f]{8}\$"); do
-    if [ "$2" = int8 ] && [ -f "$dir/config.json" ] || [ "$2" != int8 ] && [ ! -f "$dir/config.json" ]; then
+    local has=fp32
+    [ -f "$dir/config.json" ] && has=int8
+    if [ "$has" = "$want" ] && [ -f "$dir/weights.prepared" ]; then
       stat -c %s "$dir/weights.prepared"
       return
     fi
   done
-  echo 0
+  echo "no prepared weights of $1 ($2) under $here/obj" >&2
+  exit 1
 }
 
 none=$(publish none fp32)
-echo "$(date -u '+%Y-%m-%d %H:%M') UTC, $rid, publish options: ${publish[*]:-none}; MB = 2^20 bytes"
+echo "$(date -u '+%Y-%m-%d %H:%M') UTC, $rid, publish options: ${publish[*]:-none}; MB = 10^6 bytes"
 echo "a consumer of the package with no model: $(mb "$none") MB"
 echo
 echo "| model | safetensors MB | fp32: prepared weights MB | fp32: binary MB | int8: prepared weights MB | int8: binary MB | int8 / fp32: weights | int8 / fp32: binary |"
