@@ -203,6 +203,10 @@ public class QuantizedGemmTests(ITestOutputHelper output)
         cases.Add((5, 7, new float[35]));                                        // all zero
         cases.Add((4, 33, Enumerable.Repeat(2.5f, 132).ToArray()));              // constant positive: [0, 2.5]
         cases.Add((3, 17, Enumerable.Repeat(-0.75f, 51).ToArray()));             // constant negative: zp = 127
+        // A range too wide for a float (scale falls back to 1, values far past int32) and infinities: both paths convert
+        // with saturation and add the zero point the same way, so even these give the reference's bytes.
+        cases.Add((4, 19, Enumerable.Range(0, 76).Select(i => i % 3 == 0 ? 3e38f : i % 3 == 1 ? -3e38f : 5f).ToArray()));
+        cases.Add((4, 19, Enumerable.Range(0, 76).Select(i => i % 5 == 0 ? float.PositiveInfinity : i % 5 == 1 ? float.NegativeInfinity : i * 0.1f).ToArray()));
         foreach (var (k, n, x) in cases)
         {
             var packed = new byte[QuantizedGemm.PackedActivationLength(k, n)];

@@ -78,6 +78,14 @@ public static unsafe partial class QuantizedGemm
     private static int QuantizeOne(float x, float inverse, int zp) => Math.Clamp((int)MathF.Round(x * inverse) + zp, 0, 127);
 
     /// <summary>
+    /// The vector form of <see cref="QuantizeOne"/>. The saturating conversion, as the scalar cast: with a non-finite
+    /// range (scale 1) values past int32 must give the same bytes on both paths.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<int> QuantizeVector(float* x, Vector<float> inverse, Vector<int> zp, Vector<int> max)
+        => Vector.Min(Vector.Max(Vector.ConvertToInt32(Vector.Round(Vector.Load(x) * inverse)) + zp, Vector<int>.Zero), max);
+
+    /// <summary>
     /// Per k-quad, per pixel: the 4 rows' values (each 0..127) shifted into the 4 bytes of one int32 lane, so the vector
     /// path packs with shifts and ors, no byte shuffles.
     /// </summary>
@@ -94,15 +102,25 @@ public static unsafe partial class QuantizedGemm
             int rowsHere = Math.Min(4, k - 4 * i);
             float* r0 = x + (long)(4 * i) * n;
             int p = 0;
-            if (vector)
+            if (vector && rowsHere == 4)
+            {
+                // Whole quads (all but a last partial one): the four rows unrolled, constant shifts.
+                for (; p + lanes <= n; p += lanes)
+                {
+                    float* q = r0 + p;
+                    var lane = QuantizeVector(q, vInverse, vZp, vMax) | Vector.ShiftLeft(QuantizeVector(q + n, vInverse, vZp, vMax), 8)
+                        | Vector.ShiftLeft(QuantizeVector(q + 2L * n, vInverse, vZp, vMax), 16) | Vector.ShiftLeft(QuantizeVector(q + 3L * n, vInverse, vZp, vMax), 24);
+                    lane.Store((int*)(d0 + TileOffset(p, kq)));
+                }
+            }
+            else if (vector)
             {
                 for (; p + lanes <= n; p += lanes)
                 {
                     var lane = Vector<int>.Zero;
                     for (int r = 0; r < rowsHere; r++)
                     {
-                        var v = Vector.ConvertToInt32(Vector.Round(Vector.Load(r0 + (long)r * n + p) * vInverse)) + vZp;
-                        lane |= Vector.ShiftLeft(Vector.Min(Vector.Max(v, Vector<int>.Zero), vMax), 8 * r);
+                        lane |= Vector.ShiftLeft(QuantizeVector(r0 + (long)r * n + p, vInverse, vZp, vMax), 8 * r);
                     }
                     lane.Store((int*)(d0 + TileOffset(p, kq)));
                 }

@@ -209,7 +209,7 @@ public static unsafe partial class QuantizedGemm
         public int* RowCorr;
         public int KQuads, M, N;
         public bool Raw;
-        // The split over threads: items are ChunkBlocks-block pixel chunks x Groups ranges of weight panels.
+        // The split over threads: items are chunks of ChunkPixels pixels x Groups ranges of PanelsPerGroup weight panels.
         public int ChunkPixels, Groups, PanelsPerGroup;
     }
 }
