@@ -4,7 +4,8 @@ using MobileViT.Compiled.Benchmarks;
 
 // The shipped-speed benchmark (run.sh builds it as a NativeAOT consumer of the packed package):
 //   paired [threads] [seconds per model] [model ...]  ours / ONNX Runtime from alternating runs in this process
-//   profile <model> [threads] [runs]                  per-layer profile of our model as published
+//   paired-int8 [threads] [seconds] [model ...]       int8 / ORT, fp32 / ORT and int8 / fp32 from the same rounds
+//   profile <model> [threads] [runs]                  per-layer profile of our model as published (<model>-int8: int8)
 //   alignment [threads] [seconds] [model ...]          Create (weights in place in the binary, at the linker's
 //                                                      alignment) / Load of a mapped prepared file (cache-line aligned)
 string mode = args.Length > 0 ? args[0] : "paired";
@@ -13,7 +14,8 @@ Console.WriteLine($"{RuntimeInformation.ProcessArchitecture}, NativeAOT: {!Syste
     $"128 {System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated}");
 if (mode == "profile") { LayerProfiler.Profile(args[1..]); return; }
 if (mode == "alignment") { CompareAlignment(args); return; }
-if (mode != "paired") { Console.Error.WriteLine("usage: paired [threads] [seconds] [model ...] | profile <model> [threads] [runs] | alignment [threads] [seconds] [model ...]"); Environment.Exit(2); }
+if (mode == "paired-int8") { Int8Comparison.Run(args[1..]); return; }
+if (mode != "paired") { Console.Error.WriteLine("usage: paired [threads] [seconds] [model ...] | paired-int8 [threads] [seconds] [model ...] | profile <model> [threads] [runs] | alignment [threads] [seconds] [model ...]"); Environment.Exit(2); }
 
 int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1;
 double seconds = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 15;

@@ -7,11 +7,14 @@ namespace MobileViT.Compiled.Benchmarks;
 /// each layer's time is the median over many runs (after warm-up), its GFLOP/s is 2 x the layer's multiply-accumulates
 /// over that time, and its share of peak is against the measured FMA peak of one core (x threads).
 /// <code>dotnet run -c Release --project benchmarks/MobileViT.Compiled.Benchmarks -- profile mobilevit-small [threads] [runs]</code>
+/// (mobilevit-small-int8: the int8 build, <see cref="ModelCatalog.Int8Suffix"/>)
 /// </summary>
 internal static class LayerProfiler
 {
     /// <summary>The kind of a layer, from its description (for the per-kind summary).</summary>
     private static string Kind(string description) =>
+        // a Precision="int8" model's layers in int8 (its GFLOP/s counts integer multiply-adds against the FMA peak)
+        description.Contains("; int8", StringComparison.Ordinal) ? "1x1 conv / linear, int8 (GEMM)" :
         description.Contains("depthwise") ? "depthwise 3x3" :
         description.Contains("attention over") ? "attention (unfold/softmax/fold)" :
         // Winograd layers count the direct convolution's multiply-adds, so their GFLOP/s is an effective rate.

@@ -8,8 +8,10 @@ internal static class ModelCatalog
 {
     public static string RepoRoot => FixtureFiles.RepoRoot;
 
+    /// <summary>The model compiled in fp32, or with <see cref="Int8Suffix"/> ("mobilevit-small-int8") in int8.</summary>
     public static ICompiledModel Create(string model, int threads) => model switch
     {
+        _ when model.EndsWith(Int8Suffix, StringComparison.Ordinal) => CreateInt8(model[..^Int8Suffix.Length], threads),
         "mobilevit-xx-small" => MobileViTXXSmall.Create(threads),
         "mobilevit-x-small" => MobileViTXSmall.Create(threads),
         "mobilevit-small" => MobileViTSmall.Create(threads),
@@ -17,6 +19,24 @@ internal static class ModelCatalog
         "deeplabv3-mobilevit-xx-small" => DeepLabV3MobileViTXXSmall.Create(threads),
         "mobilevitv2-0.5" => MobileViTV2Half.Create(threads),
         _ => throw new ArgumentOutOfRangeException(nameof(model), model, "not compiled into the benchmarks"),
+    };
+
+    /// <summary>A model name's suffix that selects its int8 build (for `profile mobilevit-small-int8`).</summary>
+    public const string Int8Suffix = "-int8";
+
+    /// <summary>The models also compiled with Precision="int8" (the 1x1 convolutions and linear layers in int8).</summary>
+    public static readonly string[] Int8Models =
+        ["mobilevit-xx-small", "mobilevit-x-small", "mobilevit-small", "deeplabv3-mobilevit-xx-small", "mobilevit-xx-small-fashion"];
+
+    /// <summary>The same folder compiled with Precision="int8".</summary>
+    public static ICompiledModel CreateInt8(string model, int threads) => model switch
+    {
+        "mobilevit-xx-small" => MobileViTXXSmallInt8.Create(threads),
+        "mobilevit-x-small" => MobileViTXSmallInt8.Create(threads),
+        "mobilevit-small" => MobileViTSmallInt8.Create(threads),
+        "mobilevit-xx-small-fashion" => FashionMobileViTInt8.Create(threads),
+        "deeplabv3-mobilevit-xx-small" => DeepLabV3MobileViTXXSmallInt8.Create(threads),
+        _ => throw new ArgumentOutOfRangeException(nameof(model), model, "not compiled in int8 into the benchmarks"),
     };
 
     /// <summary>
@@ -48,5 +68,6 @@ internal static class ModelCatalog
         : [1, model.OutputLength];
 
     /// <summary>The reference input of the model's size (<see cref="FixtureFiles.Input"/>).</summary>
-    public static float[] Input(string model) => FixtureFiles.Input(model);
+    public static float[] Input(string model) =>
+        FixtureFiles.Input(model.EndsWith(Int8Suffix, StringComparison.Ordinal) ? model[..^Int8Suffix.Length] : model);
 }

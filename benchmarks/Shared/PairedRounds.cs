@@ -43,6 +43,34 @@ internal static class PairedRounds
         return new Result(Median(oursTimes), Median(peerTimes), ratios);
     }
 
+    /// <summary>
+    /// Three or more sides in the same rounds (int8, fp32 and ONNX Runtime: `paired-int8`): after the same 2 s of warm-up,
+    /// each round times every side once (or a block of each, as <see cref="Measure"/>), starting one side later every
+    /// round, so each side runs first, second and third equally often. Returns every round's times (ms), one per side.
+    /// </summary>
+    public static double[][] MeasureRounds(IReadOnlyList<Action> sides, bool blocks, double seconds)
+    {
+        for (var warm = Stopwatch.StartNew(); warm.Elapsed.TotalSeconds < 2;)
+            foreach (var side in sides) side();
+        var rounds = new List<double[]>();
+        for (var clock = Stopwatch.StartNew(); clock.Elapsed.TotalSeconds < seconds || rounds.Count < 10;)
+        {
+            var times = new double[sides.Count];
+            for (int j = 0; j < sides.Count; j++)
+            {
+                int s = (rounds.Count + j) % sides.Count;
+                times[s] = Time(sides[s], blocks);
+            }
+            rounds.Add(times);
+        }
+        return rounds.ToArray();
+    }
+
+    /// <summary>Side <paramref name="a"/> against side <paramref name="b"/> of <see cref="MeasureRounds"/>: per-round ratios a / b.</summary>
+    public static Result Compare(double[][] rounds, int a, int b) =>
+        new(Median(rounds.Select(r => r[a]).ToList()), Median(rounds.Select(r => r[b]).ToList()),
+            rounds.Select(r => r[a] / r[b]).Order().ToList());
+
     /// <summary>One run's milliseconds, or with <paramref name="block"/> the median of a block.</summary>
     private static double Time(Action run, bool block)
     {
