@@ -41,6 +41,11 @@ namespace Xunit
         public void Add(T1 a, T2 b) => AddRow(a, b);
     }
 
+    public sealed class TheoryData<T1, T2, T3, T4, T5, T6, T7, T8> : TheoryDataBase
+    {
+        public void Add(T1 a, T2 b, T3 c, T4 d, T5 e, T6 f, T7 g, T8 h) => AddRow(a, b, c, d, e, f, g, h);
+    }
+
     public sealed class AssertFailedException(string message) : Exception(message);
 
     public static class Assert

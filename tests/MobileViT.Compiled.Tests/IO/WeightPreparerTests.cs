@@ -44,6 +44,7 @@ public sealed class WeightPreparerTests : IDisposable
         m conv pointwise 5 3 1 merge 7 bn m1.weight m1.norm 1E-05 plain m2.weight m2.bias
         q8 conv int8 4 11 1 plain pw.weight pw.bias
         m8 conv int8 5 3 1 merge 7 bn m1.weight m1.norm 1E-05 plain m2.weight m2.bias
+        c8 conv int8 3 10 3 bn c3.weight c3.norm 1E-05
         """;
 
     private void Add(string name, params int[] shape)
@@ -189,6 +190,18 @@ public sealed class WeightPreparerTests : IDisposable
     }
 
     [Fact]
+    public void Int8_Conv3x3_FoldedThenEncodedAsOutByInTimesNine()
+    {
+        using var mapped = Mapped();
+        var set = Set();
+        var entries = Prepare("c8 conv int8 3 10 3 bn c3.weight c3.norm 1E-05", mapped);
+        var (weight, bias) = WeightPreparation.FoldBatchNorm(set, "c3.weight", "c3.norm", 10, 1e-5f);
+        Assert.Equal(QuantizedWeights.EncodedLength(3 * 9, 10), entries[0].Length);
+        AssertBitIdentical(QuantizedWeights.Encode(weight, 3 * 9, 10), entries[0]);
+        AssertBitIdentical(bias, entries[1]);
+    }
+
+    [Fact]
     public void Merge_Nested_ThreeLinearsInARow()
     {
         using var mapped = Mapped();
@@ -209,11 +222,11 @@ public sealed class WeightPreparerTests : IDisposable
         var fromFile = WeightPreparer.Prepare(recipe, mapped);
         var fromSet = WeightPreparer.Prepare(recipe, Set());
         Assert.Equal(recipe.EntryCount, fromFile.Length);
-        Assert.Equal(1 + 2 * 9, fromFile.Length);
+        Assert.Equal(1 + 2 * 10, fromFile.Length);
         for (int i = 0; i < fromFile.Length; i++) AssertBitIdentical(fromSet[i], fromFile[i]);
-        // Spot-check the order: the single tensor first, the last merge's bias last.
+        // Spot-check the order: the single tensor first, the last conv's bias last.
         AssertBitIdentical(Set().Get("ln.weight"), fromFile[0]);
-        Assert.Equal(3, fromFile[^1].Length);
+        Assert.Equal(10, fromFile[^1].Length);
     }
 
     [Fact]

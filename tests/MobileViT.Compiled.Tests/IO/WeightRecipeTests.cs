@@ -122,7 +122,6 @@ public sealed class WeightRecipeTests
     [InlineData("x lstm w", "unknown kind 'lstm'")]
     [InlineData("x conv sparse 1 1 1 plain w -", "unknown packing 'sparse'")]
     [InlineData("x conv none 1 1 1 fold w -", "unknown source 'fold'")]
-    [InlineData("x conv int8 1 1 3 plain w -", "int8 packing is for 1x1 convolutions, not K = 3")]
     [InlineData("x", "ends early")]
     [InlineData("x tensor", "ends early")]
     [InlineData("x conv none 1 1", "ends early")]

@@ -54,7 +54,7 @@ public static class WeightPreparer
                 WeightPacking.Pointwise => Gemm.PackedLength(line.InChannels, line.OutChannels),
                 WeightPacking.Conv2D => Gemm.PackedLength(line.InChannels * line.KernelSize * line.KernelSize, line.OutChannels),
                 WeightPacking.Winograd => WinogradConv2D.PackedLength(line.InChannels, line.OutChannels),
-                WeightPacking.Int8 => QuantizedWeights.EncodedLength(line.InChannels, line.OutChannels),
+                WeightPacking.Int8 => QuantizedWeights.EncodedLength(line.InChannels * line.KernelSize * line.KernelSize, line.OutChannels),
                 _ => throw new ArgumentOutOfRangeException(nameof(recipe)),
             };
             lengths[at++] = bias;
@@ -102,7 +102,7 @@ public static class WeightPreparer
         WeightPacking.Pointwise => PointwiseConv.PackWeights(weight, inChannels, outChannels),
         WeightPacking.Conv2D => Conv2D.PackWeights(weight, inChannels, outChannels, kernelSize),
         WeightPacking.Winograd => WinogradConv2D.PackWeights(weight, inChannels, outChannels),
-        WeightPacking.Int8 => QuantizedWeights.Encode(weight, inChannels, outChannels),
+        WeightPacking.Int8 => QuantizedWeights.Encode(weight, inChannels * kernelSize * kernelSize, outChannels),
         _ => throw new ArgumentOutOfRangeException(nameof(packing)),
     };
 }

@@ -14,8 +14,8 @@ public enum WeightPacking
     /// <summary>Winograd F(2x2, 3x3) transformed, one GEMM matrix per position (WinogradConv2D.PackWeights).</summary>
     Winograd,
     /// <summary>
-    /// A 1x1 convolution or linear layer [out, in] (KernelSize 1) quantized to int8 per output row and encoded as one
-    /// float entry (QuantizedWeights.Encode), which QuantizedPointwise reads in place.
+    /// A convolution or linear layer [out, in * k * k] quantized to int8 per output row and encoded as one float entry
+    /// (QuantizedWeights.Encode), which QuantizedPointwise (k = 1) and QuantizedConv2D read in place.
     /// </summary>
     Int8,
 }
@@ -32,8 +32,8 @@ public enum WeightPacking
 ///       | merge MIDDLE SOURCE SOURCE         two 1x1s in a row (IN -> MIDDLE -> OUT) multiplied into one
 /// PACK: none | pointwise | conv2d | winograd | int8
 /// </code>
-/// int8 is for 1x1 convolutions and linear layers only (K = 1): the weight entry is the encoded int8 weight
-/// (QuantizedWeights.Encode: scales, row sums, packed bytes), the bias stays float.
+/// int8: the weight entry is the encoded int8 weight of the [OUT, IN * K * K] matrix (QuantizedWeights.Encode: scales,
+/// row sums, packed bytes); the bias stays float.
 /// The build step and <c>Load</c> both run <see cref="WeightPreparer"/> on it, so they give the same bytes.
 /// </summary>
 public sealed class WeightRecipe
@@ -85,7 +85,6 @@ public sealed class WeightRecipe
             var other => throw tokens.Error($"unknown packing '{other}'"),
         };
         int inChannels = tokens.Int(), outChannels = tokens.Int(), kernelSize = tokens.Int();
-        if (packing == WeightPacking.Int8 && kernelSize != 1) throw tokens.Error($"int8 packing is for 1x1 convolutions, not K = {kernelSize}");
         return new RecipeLine(label, null, packing, inChannels, outChannels, kernelSize, ParseSource(ref tokens));
     }
 

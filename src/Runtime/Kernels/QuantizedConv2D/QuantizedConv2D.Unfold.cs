@@ -1,0 +1,85 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace MobileViT.Compiled.Kernels;
+
+public static unsafe partial class QuantizedConv2D
+{
+    /// <summary>
+    /// Copies the input [C, H, W] into a zero-bordered [C, H + 2 pad, W + 2 pad] map. Zero quantizes to exactly the zero
+    /// point, so the unfolding reads the border like any other value and needs no edge cases.
+    /// </summary>
+    private static void PadInput(float* input, int channels, int height, int width, int padding, float* padded)
+    {
+        int ph = height + 2 * padding, pw = width + 2 * padding;
+        for (int c = 0; c < channels; c++)
+        {
+            float* dst = padded + (long)c * ph * pw;
+            float* src = input + (long)c * height * width;
+            new Span<float>(dst, padding * pw).Clear();
+            for (int y = 0; y < height; y++)
+            {
+                float* row = dst + (long)(y + padding) * pw;
+                new Span<float>(row, padding).Clear();
+                new ReadOnlySpan<float>(src + (long)y * width, width).CopyTo(new Span<float>(row + padding, width));
+                new Span<float>(row + padding + width, padding).Clear();
+            }
+            new Span<float>(dst + (long)(height + padding) * pw, padding * pw).Clear();
+        }
+    }
+
+    /// <summary>
+    /// The unfolded (im2col) input, quantized and packed as <see cref="QuantizedGemm"/> reads its activations: GEMM row
+    /// kk = (ci * k + ky) * k + kx (PyTorch's weight order, so the weight is the [out, in * k * k] matrix as stored),
+    /// pixel p = oy * outW + ox, value padded[ci, oy * stride + ky * dilation, ox * stride + kx * dilation],
+    /// q = clamp(round(x * inverse) + zp, 0, 254) as <see cref="QuantizedGemm.QuantizeActivations"/> computes it (its very functions).
+    /// Quads [first, last) only (the caller splits them over threads). With stride 1 and rows of whole vectors, each
+    /// vector of pixels is one contiguous load per k: the 9 reads of each value cost less than a byte shuffle network.
+    /// </summary>
+    private static void PackUnfolded(float* padded, int paddedHeight, int paddedWidth, int kernel, int stride, int dilation,
+        int k, int outHeight, int outWidth, byte* dst, float inverse, int zp, bool vector, int first, int last)
+    {
+        int kq = (k + 3) / 4, n = outHeight * outWidth, np = QuantizedGemm.PaddedPixels(n);
+        int lanes = Vector<float>.Count, taps = kernel * kernel;
+        bool rowVectors = vector && stride == 1 && outWidth % lanes == 0 && QuantizedGemm.TilePixels % lanes == 0;
+        var vInverse = new Vector<float>(inverse);
+        var vZp = new Vector<int>(zp);
+        var vMax = new Vector<int>(QuantizedGemm.MaxActivation);
+        float** src = stackalloc float*[4];
+        for (int i = first; i < last; i++)
+        {
+            byte* d0 = dst + (long)i * QuantizedGemm.TileBytes;
+            int rowsHere = Math.Min(4, k - 4 * i);
+            for (int r = 0; r < rowsHere; r++)
+            {
+                int kk = 4 * i + r, ci = kk / taps, ky = kk % taps / kernel, kx = kk % kernel;
+                src[r] = padded + ((long)ci * paddedHeight + ky * dilation) * paddedWidth + kx * dilation;
+            }
+            for (int oy = 0; oy < outHeight; oy++)
+            {
+                long rowOffset = (long)oy * stride * paddedWidth;
+                int p0 = oy * outWidth, ox = 0;
+                if (rowVectors)
+                {
+                    for (; ox < outWidth; ox += lanes)
+                    {
+                        var lane = Vector<int>.Zero;
+                        for (int r = 0; r < rowsHere; r++)
+                        {
+                            lane |= Vector.ShiftLeft(QuantizedGemm.QuantizeVector(src[r] + rowOffset + ox, vInverse, vZp, vMax), 8 * r);
+                        }
+                        lane.Store((int*)(d0 + QuantizedGemm.TileOffset(p0 + ox, kq)));
+                    }
+                }
+                for (; ox < outWidth; ox++)
+                {
+                    int lane = 0;
+                    for (int r = 0; r < rowsHere; r++)
+                        lane |= QuantizedGemm.QuantizeOne(src[r][rowOffset + (long)ox * stride], inverse, zp) << (8 * r);
+                    *(int*)(d0 + QuantizedGemm.TileOffset(p0 + ox, kq)) = lane;
+                }
+            }
+            for (int p = n; p < np; p++) *(int*)(d0 + QuantizedGemm.TileOffset(p, kq)) = 0;
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using MobileViT.Compiled.Threading;
+
+namespace MobileViT.Compiled.Kernels;
+
+/// <summary>
+/// The int8 k x k convolution (Precision="int8": conv_kxk and fusion of each MobileViT block, DeepLabV3's ASPP): the
+/// input quantized per tensor at run time (unsigned [0, 254] and a zero point, as <see cref="QuantizedGemm.QuantizeActivations"/>),
+/// unfolded (im2col) straight into the int8 GEMM's packed layout, then one <see cref="QuantizedGemm"/> against the
+/// weight [out, in * k * k] quantized per output channel at build time (<see cref="QuantizedWeights.Encode"/>).
+/// out = act(scaleA * scaleW[co] * (acc - zp * rowSum[co]) + bias[co]).
+/// <para>
+/// Why not Winograd, as the float 3x3 does: its transforms turn the integers into fractions. The unfolded GEMM does
+/// 2.25x the multiply-adds of F(2x2, 3x3), but each int8 instruction does 4 per lane (vpdpbusd, SDOT), and the weight
+/// is 9 bytes per input-output pair instead of Winograd's 64.
+/// </para>
+/// </summary>
+public static unsafe partial class QuantizedConv2D
+{
+    /// <summary>
+    /// Scratch floats for one call: the zero-bordered input, C x (H + 2 pad) x (W + 2 pad), then the packed unfolded input,
+    /// ceil(C k k / 4) x 16-pixel-padded pixels x 4 bytes. The generator's MemoryPlanner sizes the model's scratch with the same formula.
+    /// </summary>
+    public static long ScratchLength(int inChannels, int height, int width, int kernelSize, int padding, int outPixels)
+        => (long)inChannels * (height + 2 * padding) * (width + 2 * padding)
+           + ((long)inChannels * kernelSize * kernelSize + 3) / 4 * QuantizedGemm.PaddedPixels(outPixels);
+
+    /// <param name="encodedWeight">The weight [out, in, k, k] as <see cref="QuantizedWeights.Encode"/> stores it, K = in * k * k.</param>
+    /// <param name="scratch">At least <see cref="ScratchLength"/> floats.</param>
+    public static void Run<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> encodedWeight, ReadOnlySpan<float> bias, Span<float> output,
+        int inChannels, int height, int width, int outChannels, int kernelSize, int stride, int padding, int dilation,
+        Span<float> scratch, WorkerPool? pool = null)
+        where TAct : struct, IActivation
+        => RunPath<TAct>(input, encodedWeight, bias, output, inChannels, height, width, outChannels, kernelSize, stride, padding,
+            dilation, scratch, pool, Vector.IsHardwareAccelerated);
+
+    /// <summary>The same with the unfolding on the vector or the scalar path (tests run both).</summary>
+    internal static void RunPath<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> encodedWeight, ReadOnlySpan<float> bias, Span<float> output,
+        int inChannels, int height, int width, int outChannels, int kernelSize, int stride, int padding, int dilation,
+        Span<float> scratch, WorkerPool? pool, bool vector)
+        where TAct : struct, IActivation
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inChannels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(outChannels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(stride);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dilation);
+        ArgumentOutOfRangeException.ThrowIfNegative(padding);
+        int outHeight = (height + 2 * padding - dilation * (kernelSize - 1) - 1) / stride + 1;
+        int outWidth = (width + 2 * padding - dilation * (kernelSize - 1) - 1) / stride + 1;
+        if (outHeight <= 0 || outWidth <= 0) throw new ArgumentException("the kernel is larger than the padded input");
+        int k = inChannels * kernelSize * kernelSize, n = outHeight * outWidth;
+        if (input.Length < (long)inChannels * height * width) throw new ArgumentException("input too short", nameof(input));
+        if (output.Length < (long)outChannels * n) throw new ArgumentException("output too short", nameof(output));
+        if (!bias.IsEmpty && bias.Length < outChannels) throw new ArgumentException("bias too short", nameof(bias));
+        long paddedLength = (long)inChannels * (height + 2 * padding) * (width + 2 * padding);
+        if (scratch.Length < ScratchLength(inChannels, height, width, kernelSize, padding, n)) throw new ArgumentException("scratch too short (ScratchLength)", nameof(scratch));
+        int encoded = QuantizedWeights.EncodedLength(k, outChannels);
+        if (encodedWeight.Length != encoded)
+            throw new ArgumentException($"an encoded {outChannels} x {k} int8 weight has {encoded} floats, not {encodedWeight.Length} (use QuantizedWeights.Encode)", nameof(encodedWeight));
+
+        var packed = MemoryMarshal.AsBytes(scratch.Slice((int)paddedLength))[..QuantizedGemm.PackedActivationLength(k, n)];
+        fixed (float* pIn = input, pScratch = scratch, pW = encodedWeight, pBias = bias, pOut = output)
+        fixed (byte* pPacked = packed)
+        {
+            var (min, max) = QuantizedGemm.MinMax(pIn, (long)inChannels * height * width, vector);
+            var q = QuantizedGemm.ParametersFor(min, max);
+            PadInput(pIn, inChannels, height, width, padding, pScratch);
+            var job = new UnfoldJob
+            {
+                Padded = pScratch, PaddedHeight = height + 2 * padding, PaddedWidth = width + 2 * padding, Kernel = kernelSize,
+                Stride = stride, Dilation = dilation, K = k, OutHeight = outHeight, OutWidth = outWidth, Packed = pPacked,
+                Inverse = 1f / q.Scale, ZeroPoint = q.ZeroPoint, Vector = vector,
+            };
+            int quads = (k + 3) / 4;
+            job.Items = pool is null || pool.Threads == 1 ? 1 : Math.Min(quads, 4 * pool.Threads);
+            if (job.Items == 1) UnfoldItem(&job, 0, 0);
+            else pool!.For(job.Items, &UnfoldItem, &job);
+            var weights = QuantizedWeightsView.Encoded(pW, k, outChannels);
+            QuantizedGemm.RunPointers<TAct>(QuantizedGemm.Best, pPacked, q, weights, bias.IsEmpty ? null : pBias, pOut, n,
+                residual: null, raw: false, pool);
+        }
+    }
+
+    private struct UnfoldJob
+    {
+        public float* Padded;
+        public byte* Packed;
+        public int PaddedHeight, PaddedWidth, Kernel, Stride, Dilation, K, OutHeight, OutWidth, ZeroPoint, Items;
+        public float Inverse;
+        public bool Vector;
+    }
+
+    /// <summary>One contiguous range of k-quads: every thread writes its own cache lines of the packed input.</summary>
+    private static void UnfoldItem(void* state, int item, int thread)
+    {
+        var j = (UnfoldJob*)state;
+        int quads = (j->K + 3) / 4;
+        int first = (int)((long)quads * item / j->Items), last = (int)((long)quads * (item + 1) / j->Items);
+        PackUnfolded(j->Padded, j->PaddedHeight, j->PaddedWidth, j->Kernel, j->Stride, j->Dilation, j->K, j->OutHeight,
+            j->OutWidth, j->Packed, j->Inverse, j->ZeroPoint, j->Vector, first, last);
+    }
+}
