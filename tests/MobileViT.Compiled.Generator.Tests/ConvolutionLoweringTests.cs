@@ -36,4 +36,18 @@ public class ConvolutionLoweringTests
             new Shape(inC, h, w), new Shape(32, outH, outW), 3, 1, padding, 1, "Identity", 0, 0, 0, 0);
         Assert.Equal(WinogradConv2D.ScratchLength(inC, h, w, padding), MemoryPlanner.WinogradScratch(step));
     }
+
+    [Theory]
+    [InlineData(96, 32, 32, 3, 1, 1, 1)]
+    [InlineData(320, 8, 8, 3, 1, 1, 1)]
+    [InlineData(160, 32, 32, 3, 1, 6, 6)]   // DeepLab ASPP
+    [InlineData(7, 13, 10, 3, 2, 1, 1)]
+    [InlineData(5, 7, 9, 5, 1, 2, 1)]
+    public void PlannedInt8ScratchIsTheRuntimes(int inC, int h, int w, int k, int stride, int padding, int dilation)
+    {
+        int outH = (h + 2 * padding - dilation * (k - 1) - 1) / stride + 1, outW = (w + 2 * padding - dilation * (k - 1) - 1) / stride + 1;
+        var step = new LayerStep(0, OpKind.Conv2D, "", "f", WeightKind.Plain, default, 0, -1, 1,
+            new Shape(inC, h, w), new Shape(32, outH, outW), k, stride, padding, dilation, "Identity", 0, 0, 0, 0, Int8: true);
+        Assert.Equal(QuantizedConv2D.ScratchLength(inC, h, w, k, padding, outH * outW), MemoryPlanner.QuantizedConvScratch(step));
+    }
 }

@@ -21,7 +21,7 @@ internal static partial class ModelEmitter
         w.Line($"// MobileViT model '{spec.ModelName}' compiled by MobileViT.Compiled from config.json and the weights manifest.");
         w.Line($"// {config.Architecture}: input {plan.InputShape}, output {plan.OutputShape}, {Gflop(plan.MultiplyAccumulates)} GFLOP (2 x MAC).");
         if (spec.Precision == Precision.Int8)
-            w.Line("// Precision int8: the 1x1 convolutions and linear layers in int8, the rest in float (each layer's comment says which and why).");
+            w.Line("// Precision int8: the convolutions (but the first and the depthwise ones) and linear layers in int8, the rest in float (each layer's comment says which and why).");
         w.Line($"// Activation arena {plan.ArenaLength} floats, kernel scratch {plan.ScratchLength} floats, {plan.Steps.Count} kernel calls.");
         w.Line("#nullable enable");
         w.Line();
@@ -67,7 +67,7 @@ internal static partial class ModelEmitter
         w.Line($"/// <summary>The model's folder name.</summary>");
         w.Line($"public const string ModelName = {SourceWriter.String(spec.ModelName)};");
         w.Line($"string {Network}.ModelName => ModelName;");
-        w.Line("/// <summary>\"fp32\", or \"int8\": the 1x1 convolutions and linear layers in int8 (LayerDescriptions says which layer runs in which).</summary>");
+        w.Line("/// <summary>\"fp32\", or \"int8\": the convolutions (but the first and the depthwise ones) and linear layers in int8 (LayerDescriptions says which layer runs in which).</summary>");
         w.Line($"public const string Precision = {SourceWriter.String(spec.Precision == Model.Precision.Int8 ? "int8" : "fp32")};");
         w.Line($"string {Network}.Precision => Precision;");
         w.Line($"int {Network}.InputChannels => InputChannels;");
@@ -248,6 +248,9 @@ internal static partial class ModelEmitter
         var o = s.OutShape;
         switch (s.Kind)
         {
+            case OpKind.Conv2D when s.Int8:
+                long unfolded = MobileViT.Compiled.Generator.Lowering.MemoryPlanner.QuantizedConvScratch(s);
+                return $"{Kernels}.QuantizedConv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Channels}, {s.KernelSize}, {s.Stride}, {s.Padding}, {s.Dilation}, scratch.Slice(0, {unfolded}), {Pool(s)});";
             case OpKind.Conv2D:
                 int scratch = i.Channels * s.KernelSize * s.KernelSize * o.Pixels;
                 return $"{Kernels}.Conv2D.Run<{Kernels}.{s.Activation}>({input}, {f}_weight, {f}_bias, {output}, {i.Channels}, {i.Height}, {i.Width}, {o.Channels}, {s.KernelSize}, {s.Stride}, {s.Padding}, {s.Dilation}, scratch.Slice(0, {scratch}), {Pool(s)});";

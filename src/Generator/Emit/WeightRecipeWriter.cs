@@ -54,7 +54,8 @@ internal static class WeightRecipeWriter
 
     private static string Packing(LayerStep step) => step.Kind switch
     {
-        OpKind.PointwiseConv => step.Int8 ? "int8" : "pointwise",
+        _ when step.Int8 => "int8",
+        OpKind.PointwiseConv => "pointwise",
         OpKind.Conv2D => "conv2d",
         OpKind.WinogradConv2D => "winograd",
         _ => "none",

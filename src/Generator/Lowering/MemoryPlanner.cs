@@ -71,7 +71,9 @@ internal static class MemoryPlanner
         long scratch = 0;
         foreach (var step in steps)
         {
-            if (step.Kind == OpKind.Conv2D)
+            if (step.Kind == OpKind.Conv2D && step.Int8)
+                scratch = Math.Max(scratch, QuantizedConvScratch(step));
+            else if (step.Kind == OpKind.Conv2D)
                 scratch = Math.Max(scratch, (long)step.InShape.Channels * step.KernelSize * step.KernelSize * step.OutShape.Pixels);
             else if (step.Kind == OpKind.WinogradConv2D)
                 scratch = Math.Max(scratch, WinogradScratch(step));
@@ -109,6 +111,17 @@ internal static class MemoryPlanner
         long rowStride = (tilesX + 16 + 15) / 16 * 16;
         long tiles = tilesY * tilesX;
         return channels * (2 * tilesY + 2) * 2 * rowStride + (tiles <= 256 ? 16 * (channels + 16) * ((tiles + 15) / 16 * 16) : 0);
+    }
+
+    /// <summary>
+    /// The runtime's QuantizedConv2D.ScratchLength: the zero-bordered input, C x (H + 2 pad) x (W + 2 pad) floats, then
+    /// the unfolded input packed in bytes, ceil(C k k / 4) quads x the pixels rounded up to 16, 4 bytes each (one float).
+    /// </summary>
+    public static long QuantizedConvScratch(LayerStep step)
+    {
+        long padded = (long)step.InShape.Channels * (step.InShape.Height + 2 * step.Padding) * (step.InShape.Width + 2 * step.Padding);
+        long quads = ((long)step.InShape.Channels * step.KernelSize * step.KernelSize + 3) / 4;
+        return padded + quads * ((step.OutShape.Pixels + 15) / 16 * 16);
     }
 
     private static long Align(long length) => (length + Alignment - 1) / Alignment * Alignment;

@@ -75,8 +75,8 @@ internal enum Precision
     /// <summary>float32 throughout: the reference implementation's numbers.</summary>
     Fp32,
     /// <summary>
-    /// The 1x1 convolutions and linear layers in int8 (weights per output channel at build time, activations per
-    /// tensor at run time); the rest in float (<see cref="Lowering.Quantization"/>).
+    /// The convolutions (but the first and the depthwise ones) and linear layers in int8 (weights per output channel
+    /// at build time, activations per tensor at run time); the rest in float (<see cref="Lowering.Quantization"/>).
     /// </summary>
     Int8,
 }
