@@ -53,7 +53,7 @@ public class QuantizedGemmTests(ITestOutputHelper output)
     private static byte[] RandomActivations(Random rng, int length)
     {
         var a = new byte[length];
-        for (int i = 0; i < length; i++) a[i] = (byte)rng.Next(0, 128);
+        for (int i = 0; i < length; i++) a[i] = (byte)rng.Next(0, QuantizedGemm.MaxActivation + 1);
         return a;
     }
 
@@ -154,13 +154,14 @@ public class QuantizedGemmTests(ITestOutputHelper output)
     [MemberData(nameof(Paths))]
     public void ExtremesNeitherSaturateNorOverflow(string pathName)
     {
-        // 127 x 127 and 127 x -128 products, summed over K up to 4099: pmaddubsw pairs reach +-32512 (under int16's
-        // 32767), accumulators -66.6 million (far inside int32). Checked against closed forms, not only the reference.
+        // Activations at both ends of [0, 254] times weights 127, -127 and -128, summed over K up to 4099: through the
+        // sign trick pmaddubsw pairs reach +-32512 (under int16's 32767; without it 2 x 254 x 128 would saturate),
+        // accumulators -133 million (far inside int32). Checked against closed forms, not only the reference.
         var path = Parse(pathName);
         var rng = new Random(13);
         foreach (int k in new[] { 4, 255, 1027, 4096, 4099 })
         foreach (sbyte wv in new sbyte[] { 127, -128, -127 })
-        foreach (byte av in new byte[] { 0, 127 })
+        foreach (byte av in new byte[] { 0, 1, 127, 253, 254 })
         {
             int m = 9, n = 21;
             var a = Enumerable.Repeat(av, k * n).ToArray();
@@ -170,12 +171,12 @@ public class QuantizedGemmTests(ITestOutputHelper output)
             for (int i = 0; i < acc.Length; i++)
                 if (acc[i] != exact) Assert.Fail($"{path} K={k} a={av} w={wv}: accumulator {i} = {acc[i]}, expected {exact}");
         }
-        // Mixed extremes: activations alternating 127 / 0 / 127 / 127, weights 127 / -128 by position and row.
+        // Mixed extremes: activations alternating 254 / 0 / 254 / 254, weights 127 / -128 by position and row.
         foreach (int k in new[] { 7, 4098 })
         {
             int m = 11, n = 35;
             var a = new byte[k * n];
-            for (int i = 0; i < a.Length; i++) a[i] = (byte)(i % 4 == 1 ? 0 : 127);
+            for (int i = 0; i < a.Length; i++) a[i] = (byte)(i % 4 == 1 ? 0 : 254);
             var w = new sbyte[m * k];
             for (int i = 0; i < w.Length; i++) w[i] = (sbyte)((i / 3 + i / k) % 2 == 0 ? 127 : -128);
             var expected = new int[m * n];
@@ -202,7 +203,7 @@ public class QuantizedGemmTests(ITestOutputHelper output)
         }
         cases.Add((5, 7, new float[35]));                                        // all zero
         cases.Add((4, 33, Enumerable.Repeat(2.5f, 132).ToArray()));              // constant positive: [0, 2.5]
-        cases.Add((3, 17, Enumerable.Repeat(-0.75f, 51).ToArray()));             // constant negative: zp = 127
+        cases.Add((3, 17, Enumerable.Repeat(-0.75f, 51).ToArray()));             // constant negative: zp = 254
         // A range too wide for a float (scale falls back to 1, values far past int32) and infinities: both paths convert
         // with saturation and add the zero point the same way, so even these give the reference's bytes.
         cases.Add((4, 19, Enumerable.Range(0, 76).Select(i => i % 3 == 0 ? 3e38f : i % 3 == 1 ? -3e38f : 5f).ToArray()));
@@ -236,15 +237,15 @@ public class QuantizedGemmTests(ITestOutputHelper output)
             var packed = new byte[QuantizedGemm.PackedActivationLength(k, n)];
             var q = QuantizedGemm.QuantizeActivationsPath(x, k, n, packed, vector);
             var a = Unpack(packed, k, n);
-            Assert.True(q.ZeroPoint is >= 0 and <= 127, $"zero point {q.ZeroPoint}");
-            // The range always contains 0, so the scale covers max(hi, 0) - min(lo, 0) in 127 steps.
-            Assert.True(MathF.Abs(q.Scale * 127f - (MathF.Max(hi, 0f) - MathF.Min(lo, 0f))) <= 1e-5f * q.Scale * 127f, $"scale {q.Scale}");
+            Assert.True(q.ZeroPoint is >= 0 and <= 254, $"zero point {q.ZeroPoint}");
+            // The range always contains 0, so the scale covers max(hi, 0) - min(lo, 0) in 254 steps.
+            Assert.True(MathF.Abs(q.Scale * 254f - (MathF.Max(hi, 0f) - MathF.Min(lo, 0f))) <= 1e-5f * q.Scale * 254f, $"scale {q.Scale}");
             for (int i = 0; i < x.Length; i++)
             {
                 // Half a step, plus float rounding of x / scale and of the dequantized value (a few ulps of |x|): with
-                // zp rounded up by half a step the top of the range lands on 127.5 and is clamped, exactly scale / 2 off.
+                // zp rounded up by half a step the top of the range lands on 254.5 and is clamped, exactly scale / 2 off.
                 float bound = q.Scale * 0.5f + 1e-6f * MathF.Abs(x[i]);
-                Assert.True(a[i] <= 127, $"byte {a[i]} is not 7-bit");
+                Assert.True(a[i] <= 254, $"byte {a[i]} is past 254");
                 float back = q.Scale * (a[i] - q.ZeroPoint);
                 if (x[i] == 0f && (a[i] != q.ZeroPoint || back != 0f)) Assert.Fail($"[{lo}, {hi}]: 0 quantized to {a[i]} (zero point {q.ZeroPoint})");
                 if (!(MathF.Abs(back - x[i]) <= bound)) Assert.Fail($"[{lo}, {hi}]: {x[i]} -> {a[i]} -> {back}, error {MathF.Abs(back - x[i])} > scale / 2 = {q.Scale / 2}");

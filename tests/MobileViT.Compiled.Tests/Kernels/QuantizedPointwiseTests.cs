@@ -104,7 +104,7 @@ public class QuantizedPointwiseTests
     [MemberData(nameof(Paths))]
     public void ExtremeWeightsAndActivations(string pathName)
     {
-        // Weights all 127 or all -128 (Pack allows -128), activations only at the ends of the range (q = 0 and 127).
+        // Weights all 127 or all -128 (Pack allows -128), activations only at the ends of the range (q = 0 and 254).
         var path = Parse(pathName);
         foreach (int k in new[] { 5, 1027 })
         foreach (sbyte wv in new sbyte[] { 127, -128 })

@@ -7,20 +7,20 @@ public static unsafe partial class QuantizedGemm
 {
     /// <summary>
     /// The per-tensor parameters for values in [min, max]: the range is widened to contain 0 (so 0 is exactly
-    /// q = ZeroPoint), scale = (max - min) / 127 (1 for an all-zero tensor), ZeroPoint = round(-min / scale) in [0, 127].
+    /// q = ZeroPoint), scale = (max - min) / 254 (1 for an all-zero tensor), ZeroPoint = round(-min / scale) in [0, 254].
     /// </summary>
     public static ActivationQuantization ParametersFor(float min, float max)
     {
         float lo = MathF.Min(min, 0f), hi = MathF.Max(max, 0f);
-        float scale = (hi - lo) / 127f;
+        float scale = (hi - lo) / MaxActivation;
         if (!(scale > 0f) || !float.IsFinite(scale)) scale = 1f;
-        int zp = Math.Clamp((int)MathF.Round(-lo * (1f / scale)), 0, 127);
+        int zp = Math.Clamp((int)MathF.Round(-lo * (1f / scale)), 0, MaxActivation);
         return new ActivationQuantization(scale, zp);
     }
 
     /// <summary>
-    /// Quantizes a float [K, N] (channel-major) tensor per tensor to 7-bit unsigned,
-    /// q = clamp(round(x / scale) + zeroPoint, 0, 127) (x / scale as x * (1 / scale), ties to even), and packs it as
+    /// Quantizes a float [K, N] (channel-major) tensor per tensor to unsigned [0, 254] (<see cref="MaxActivation"/>),
+    /// q = clamp(round(x / scale) + zeroPoint, 0, 254) (x / scale as x * (1 / scale), ties to even), and packs it as
     /// the GEMM reads it: tiles of 16 pixels, <c>packed[((p / 16) * K4 + k / 4) * 64 + (p % 16) * 4 + k % 4]</c>,
     /// K4 = ceil(K / 4), with 0 past K and past N (up to <see cref="PaddedPixels"/>(N)). Returns the scale and zero point (<see cref="ParametersFor"/> of the tensor's min and max).
     /// Round trip: |scale * (q - zeroPoint) - x| &lt;= scale / 2.
@@ -47,6 +47,10 @@ public static unsafe partial class QuantizedGemm
             return q;
         }
     }
+
+    /// <summary>The tensor's min and max on the vector or the scalar path (the same numbers either way).</summary>
+    internal static (float Min, float Max) MinMax(float* x, long length, bool vector)
+        => vector ? MinMaxVector(x, length) : MinMaxScalar(x, length);
 
     private static (float Min, float Max) MinMaxScalar(float* x, long length)
     {
@@ -75,18 +79,18 @@ public static unsafe partial class QuantizedGemm
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int QuantizeOne(float x, float inverse, int zp) => Math.Clamp((int)MathF.Round(x * inverse) + zp, 0, 127);
+    internal static int QuantizeOne(float x, float inverse, int zp) => Math.Clamp((int)MathF.Round(x * inverse) + zp, 0, MaxActivation);
 
     /// <summary>
     /// The vector form of <see cref="QuantizeOne"/>. The saturating conversion, as the scalar cast: with a non-finite
     /// range (scale 1) values past int32 must give the same bytes on both paths.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<int> QuantizeVector(float* x, Vector<float> inverse, Vector<int> zp, Vector<int> max)
+    internal static Vector<int> QuantizeVector(float* x, Vector<float> inverse, Vector<int> zp, Vector<int> max)
         => Vector.Min(Vector.Max(Vector.ConvertToInt32(Vector.Round(Vector.Load(x) * inverse)) + zp, Vector<int>.Zero), max);
 
     /// <summary>
-    /// Per k-quad, per pixel: the 4 rows' values (each 0..127) shifted into the 4 bytes of one int32 lane, so the vector
+    /// Per k-quad, per pixel: the 4 rows' values (each 0..254) shifted into the 4 bytes of one int32 lane, so the vector
     /// path packs with shifts and ors, no byte shuffles.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -95,7 +99,7 @@ public static unsafe partial class QuantizedGemm
         int np = PaddedPixels(n), kq = (k + 3) / 4, lanes = vector ? Vector<float>.Count : 1;
         var vInverse = new Vector<float>(inverse);
         var vZp = new Vector<int>(zp);
-        var vMax = new Vector<int>(127);
+        var vMax = new Vector<int>(MaxActivation);
         for (int i = quad0; i < Math.Min(kq, quad1); i++)
         {
             byte* d0 = dst + (long)i * TileBytes;

@@ -15,23 +15,23 @@ internal enum QuantizedGemmPath
     Scalar,
     /// <summary>Portable Vector128&lt;int&gt;: the 4 bytes of each lane split by shifts, 32-bit multiplies (any SIMD machine, e.g. ARM64 without the dot-product extension).</summary>
     Portable128,
-    /// <summary>SSSE3 pmaddubsw (u8 x s8 pairs, int16) then SSE2 pmaddwd with ones (int32).</summary>
+    /// <summary>SSSE3 pmaddubsw (u8 x s8 pairs, int16; on |w| and q - 127 with w's sign) then SSE2 pmaddwd with ones (int32).</summary>
     Ssse3,
-    /// <summary>ARM64 SDOT (AdvSimd.Dp.DotProduct, s8 x s8 quadruplets into int32).</summary>
+    /// <summary>ARM64 SDOT (AdvSimd.Dp.DotProduct, s8 x s8 quadruplets into int32; on q - 127).</summary>
     ArmDot,
     /// <summary>AVX-VNNI vpdpbusd on 128 bits.</summary>
     AvxVnni128,
-    /// <summary>AVX2 vpmaddubsw then vpmaddwd with ones.</summary>
+    /// <summary>AVX2 vpmaddubsw (on |w| and q - 127 with w's sign, vpsignb) then vpmaddwd with ones.</summary>
     Avx2,
     /// <summary>AVX-VNNI vpdpbusd on 256 bits (u8 x s8 quadruplets into int32, one instruction).</summary>
     AvxVnni256,
-    /// <summary>AVX-512BW vpmaddubsw then vpmaddwd with ones on 512 bits (.NET 10 exposes no 512-bit vpdpbusd).</summary>
+    /// <summary>AVX-512BW vpmaddubsw (as AVX2, the sign by a masked negation) then vpmaddwd with ones on 512 bits (.NET 10 exposes no 512-bit vpdpbusd).</summary>
     Avx512BW,
 }
 
 /// <summary>
 /// One vector of int32 accumulators, one lane per pixel: <see cref="Dot"/> adds to each lane the dot product of the
-/// lane's 4 activation bytes (unsigned, 0..127) with the 4 weight bytes of one output row (signed).
+/// lane's 4 activation bytes (as <see cref="Load"/> reads them) with the 4 weight bytes of one output row (signed).
 /// </summary>
 internal unsafe interface IQuadDot<TV> where TV : struct
 {
@@ -44,7 +44,13 @@ internal unsafe interface IQuadDot<TV> where TV : struct
     static abstract int Vectors { get; }
     static abstract bool IsSupported { get; }
     static abstract TV Zero { get; }
-    /// <summary>Lanes x 4 activation bytes.</summary>
+    /// <summary>
+    /// What <see cref="Load"/> subtracts from each activation byte q (0..254): 0 where the instruction multiplies
+    /// unsigned bytes (vpdpbusd, the plain paths), 127 where it needs signed ones (SDOT; pmaddubsw through the sign
+    /// trick), so q - 127 is in [-127, 127]. The GEMM adds Offset x rowSum back in its zero-point correction.
+    /// </summary>
+    static abstract int Offset { get; }
+    /// <summary>Lanes x 4 activation bytes, each minus <see cref="Offset"/>.</summary>
     static abstract TV Load(byte* p);
     /// <summary>One row's 4 weight bytes in every lane.</summary>
     static abstract TV Broadcast(byte* w);
@@ -53,7 +59,7 @@ internal unsafe interface IQuadDot<TV> where TV : struct
     static abstract void StoreFull<TAct>(TV x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation;
     static abstract void Park(TV x, int* p);
     static abstract TV Unpark(int* p);
-    /// <summary>c[i] = act((float)(x[i] - corr) * scale + bias) (+ res[i]) for i &lt; cols; raw: c[i] = the bits of x[i].</summary>
+    /// <summary>c[i] = act((float)(x[i] - corr) * scale + bias) (+ res[i]) for i &lt; cols; raw: c[i] = the bits of x[i] - corr.</summary>
     static abstract void Store<TAct>(TV x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw) where TAct : struct, IActivation;
 }
 
@@ -64,7 +70,7 @@ internal static unsafe class QuadStore
     public static void Store128<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
     {
-        Vector128<float> y = raw ? x.AsSingle()
+        Vector128<float> y = raw ? (x - Vector128.Create(corr)).AsSingle()
             : TAct.Invoke(Vector128.ConvertToSingle(x - Vector128.Create(corr)) * Vector128.Create(scale) + Vector128.Create(bias));
         if (cols == Vector128<int>.Count)
         {
@@ -81,7 +87,7 @@ internal static unsafe class QuadStore
     public static void Store256<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
     {
-        Vector256<float> y = raw ? x.AsSingle()
+        Vector256<float> y = raw ? (x - Vector256.Create(corr)).AsSingle()
             : TAct.Invoke(Vector256.ConvertToSingle(x - Vector256.Create(corr)) * Vector256.Create(scale) + Vector256.Create(bias));
         if (cols == Vector256<int>.Count)
         {
@@ -98,7 +104,7 @@ internal static unsafe class QuadStore
     public static void Store512<TAct>(Vector512<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
     {
-        Vector512<float> y = raw ? x.AsSingle()
+        Vector512<float> y = raw ? (x - Vector512.Create(corr)).AsSingle()
             : TAct.Invoke(Vector512.ConvertToSingle(x - Vector512.Create(corr)) * Vector512.Create(scale) + Vector512.Create(bias));
         if (cols == Vector512<int>.Count)
         {
@@ -158,6 +164,7 @@ internal unsafe readonly struct QuadScalar : IQuadDot<int>
     public static int Lanes => 1;
     public static int Rows => 4;
     public static int Vectors => 1;
+    public static int Offset => 0;
     public static bool IsSupported => true;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void StoreFull<TAct>(int x, int corr, float scale, float bias, float* c, float* res)
@@ -180,7 +187,7 @@ internal unsafe readonly struct QuadScalar : IQuadDot<int>
     public static void Store<TAct>(int x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
     {
-        if (raw) { *(int*)c = x; return; }
+        if (raw) { *(int*)c = x - corr; return; }
         float y = TAct.Invoke((float)(x - corr) * scale + bias);
         if (res != null) y += *res;
         *c = y;
@@ -193,6 +200,7 @@ internal unsafe readonly struct QuadPortable128 : IQuadDot<Vector128<int>>
     public static int Lanes => Vector128<int>.Count;
     public static int Rows => QuadStore.Wide ? 8 : 4;
     public static int Vectors => 2;
+    public static int Offset => 0;
     public static bool IsSupported => Vector128.IsHardwareAccelerated;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
@@ -222,17 +230,21 @@ internal unsafe readonly struct QuadSsse3 : IQuadDot<Vector128<int>>
     public static int Lanes => Vector128<int>.Count;
     public static int Rows => QuadStore.Wide ? 8 : 4;
     public static int Vectors => 2;
+    public static int Offset => 127;
     public static bool IsSupported => Ssse3.IsSupported;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Load(byte* p) => Vector128.Load((int*)p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Load(byte* p) => (Vector128.Load(p) - Vector128.Create((byte)127)).AsInt32();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Broadcast(byte* w) => Vector128.Create(*(int*)w);
-    /// <summary>pmaddubsw: u8 x s8 pairs into int16 (at most 2 x 127 x 128 = 32512: never saturates with 7-bit activations).</summary>
+    /// <summary>
+    /// pmaddubsw (u8 x s8 pairs into int16) on |w| and a with w's sign: a in [-127, 127], so the sign never overflows,
+    /// and each pair is at most 2 x 128 x 127 = 32512: never saturates, even at w = -128.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Dot(Vector128<int> acc, Vector128<int> a, Vector128<int> w)
-        => acc + Sse2.MultiplyAddAdjacent(Ssse3.MultiplyAddAdjacent(a.AsByte(), w.AsSByte()), Vector128<short>.One);
+        => acc + Sse2.MultiplyAddAdjacent(Ssse3.MultiplyAddAdjacent(Ssse3.Abs(w.AsSByte()), Ssse3.Sign(a.AsSByte(), w.AsSByte())), Vector128<short>.One);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
@@ -245,14 +257,15 @@ internal unsafe readonly struct QuadArmDot : IQuadDot<Vector128<int>>
     public static int Lanes => Vector128<int>.Count;
     public static int Rows => 8;
     public static int Vectors => 3;
+    public static int Offset => 127;
     public static bool IsSupported => Dp.IsSupported;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Load(byte* p) => Vector128.Load((int*)p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Load(byte* p) => (Vector128.Load(p) - Vector128.Create((byte)127)).AsInt32();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Broadcast(byte* w) => Vector128.Create(*(int*)w);
-    /// <summary>SDOT is s8 x s8: the 7-bit activations (0..127) are the same numbers read as signed.</summary>
+    /// <summary>SDOT is s8 x s8: the activations come minus 127, in [-127, 127].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Dot(Vector128<int> acc, Vector128<int> a, Vector128<int> w)
         => Dp.DotProduct(acc, a.AsSByte(), w.AsSByte());
@@ -273,6 +286,7 @@ internal unsafe readonly struct QuadVnni128 : IQuadDot<Vector128<int>>
     /// 16-31), 4 x 3 with 16.
     /// </summary>
     public static int Vectors => QuadStore.Wide ? 2 : 3;
+    public static int Offset => 0;
     public static bool IsSupported => AvxVnni.IsSupported;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
@@ -295,17 +309,18 @@ internal unsafe readonly struct QuadAvx2 : IQuadDot<Vector256<int>>
     public static int Lanes => Vector256<int>.Count;
     public static int Rows => QuadStore.Wide ? 8 : 4;
     public static int Vectors => QuadStore.Wide ? 3 : 2;
+    public static int Offset => 127;
     public static bool IsSupported => Avx2.IsSupported;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full256<TAct>(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector256<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Unpark(int* p) => Vector256.Load(p);
     public static Vector256<int> Zero => Vector256<int>.Zero;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Load(byte* p) => Vector256.Load((int*)p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Load(byte* p) => (Vector256.Load(p) - Vector256.Create((byte)127)).AsInt32();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Broadcast(byte* w) => Vector256.Create(*(int*)w);
-    /// <summary>vpmaddubsw: u8 x s8 pairs into int16 (at most 2 x 127 x 128 = 32512: never saturates with 7-bit activations).</summary>
+    /// <summary>vpmaddubsw on |w| and a with w's sign (vpsignb), as <see cref="QuadSsse3.Dot"/>: never saturates.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Dot(Vector256<int> acc, Vector256<int> a, Vector256<int> w)
-        => acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a.AsByte(), w.AsSByte()), Vector256<short>.One);
+        => acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w.AsSByte()), Avx2.Sign(a.AsSByte(), w.AsSByte())), Vector256<short>.One);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
@@ -323,6 +338,7 @@ internal unsafe readonly struct QuadVnni256 : IQuadDot<Vector256<int>>
     /// 16-31), 4 x 3 with 16.
     /// </summary>
     public static int Vectors => QuadStore.Wide ? 2 : 3;
+    public static int Offset => 0;
     public static bool IsSupported => AvxVnni.IsSupported;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full256<TAct>(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector256<int> x, int* p) => x.Store(p);
@@ -345,16 +361,25 @@ internal unsafe readonly struct QuadAvx512BW : IQuadDot<Vector512<int>>
     public static int Lanes => Vector512<int>.Count;
     public static int Rows => 8;
     public static int Vectors => 2;
+    public static int Offset => 127;
     public static bool IsSupported => Avx512BW.IsSupported;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector512<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full512<TAct>(x, corr, scale, bias, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector512<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Unpark(int* p) => Vector512.Load(p);
     public static Vector512<int> Zero => Vector512<int>.Zero;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Load(byte* p) => Vector512.Load((int*)p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Load(byte* p) => (Vector512.Load(p) - Vector512.Create((byte)127)).AsInt32();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Broadcast(byte* w) => Vector512.Create(*(int*)w);
+    /// <summary>
+    /// vpmaddubsw on |w| and a with w's sign, as <see cref="QuadSsse3.Dot"/>; AVX-512 has no vpsignb, so the sign is a
+    /// masked negation (where w is 0, |w| is 0 and the sign does not matter).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> Dot(Vector512<int> acc, Vector512<int> a, Vector512<int> w)
-        => acc + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(a.AsByte(), w.AsSByte()), Vector512<short>.One);
+    {
+        var ws = w.AsSByte();
+        var signed = Vector512.ConditionalSelect(Vector512.LessThan(ws, Vector512<sbyte>.Zero), -a.AsSByte(), a.AsSByte());
+        return acc + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Avx512BW.Abs(ws), signed), Vector512<short>.One);
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store<TAct>(Vector512<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation

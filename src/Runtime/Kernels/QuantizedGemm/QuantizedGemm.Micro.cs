@@ -7,6 +7,9 @@ public static unsafe partial class QuantizedGemm
     /// <summary>Pixels per tile of the packed activations, and a tile's bytes per k-quad (one cache line).</summary>
     internal const int TilePixels = 16, TileBytes = TilePixels * 4;
 
+    /// <summary>The largest quantized activation: 254 levels, so q - 127 is a signed byte whose negation is one too.</summary>
+    internal const int MaxActivation = 254;
+
     /// <summary>Byte offset of pixel p's quad 0 in the packed activations: tile p / 16, lane p % 16.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static long TileOffset(int p, int kq) => ((long)(p / TilePixels) * kq) * TileBytes + (p % TilePixels) * 4;

@@ -20,19 +20,19 @@ public static partial class ReferenceKernels
     }
 
     /// <summary>
-    /// Per-tensor 7-bit unsigned quantization of x (any layout, in place of q): the range [min(min x, 0), max(max x, 0)]
-    /// maps onto [0, 127], scale = (hi - lo) / 127 (1 when all is 0), zeroPoint = clamp(round(-lo / scale), 0, 127),
-    /// q = clamp(round(x / scale) + zeroPoint, 0, 127), where "/ scale" is "* (1 / scale)" and rounding is to even.
+    /// Per-tensor unsigned quantization of x (any layout, in place of q): the range [min(min x, 0), max(max x, 0)]
+    /// maps onto [0, 254], scale = (hi - lo) / 254 (1 when all is 0), zeroPoint = clamp(round(-lo / scale), 0, 254),
+    /// q = clamp(round(x / scale) + zeroPoint, 0, 254), where "/ scale" is "* (1 / scale)" and rounding is to even.
     /// </summary>
     public static (float Scale, int ZeroPoint) QuantizeActivations(ReadOnlySpan<float> x, Span<byte> q)
     {
         float lo = 0f, hi = 0f;
         foreach (float v in x) { lo = MathF.Min(lo, v); hi = MathF.Max(hi, v); }
-        float scale = (hi - lo) / 127f;
+        float scale = (hi - lo) / 254f;
         if (!(scale > 0f) || !float.IsFinite(scale)) scale = 1f;
         float inverse = 1f / scale;
-        int zp = Math.Clamp((int)MathF.Round(-lo * inverse), 0, 127);
-        for (int i = 0; i < x.Length; i++) q[i] = (byte)Math.Clamp((int)MathF.Round(x[i] * inverse) + zp, 0, 127);
+        int zp = Math.Clamp((int)MathF.Round(-lo * inverse), 0, 254);
+        for (int i = 0; i < x.Length; i++) q[i] = (byte)Math.Clamp((int)MathF.Round(x[i] * inverse) + zp, 0, 254);
         return (scale, zp);
     }
 
