@@ -20,7 +20,6 @@ public class QuantizedGemmBenchmarks
     private int _k, _m, _n;
     private float[] _input = null!, _packedFloat = null!, _bias = null!, _output = null!;
     private byte[] _activations = null!;
-    private ActivationQuantization _quantization;
     private QuantizedWeights _weights = null!;
 
     [GlobalSetup]
@@ -37,7 +36,7 @@ public class QuantizedGemmBenchmarks
         _packedFloat = PointwiseConv.PackWeights(weight, _k, _m);
         _weights = QuantizedWeights.Quantize(weight, _k, _m);
         _activations = new byte[QuantizedGemm.PackedActivationLength(_k, _n)];
-        _quantization = QuantizedGemm.QuantizeActivations(_input, _k, _n, _activations);
+        QuantizedGemm.QuantizeActivations(_input, _k, _n, _activations);
         Console.WriteLine($"// int8 best path {QuantizedGemm.Best}; AvxVnni.IsSupported={System.Runtime.Intrinsics.X86.AvxVnni.IsSupported}, " +
             $"Avx512BW.IsSupported={System.Runtime.Intrinsics.X86.Avx512BW.IsSupported}");
     }
@@ -49,10 +48,10 @@ public class QuantizedGemmBenchmarks
     public void Int8WithQuantize() => QuantizedGemm.RunFloat(_input, _weights, _bias, _output, _n);
 
     [Benchmark(Description = "quantize only")]
-    public ActivationQuantization QuantizeOnly() => QuantizedGemm.QuantizeActivations(_input, _k, _n, _activations);
+    public void QuantizeOnly() => QuantizedGemm.QuantizeActivations(_input, _k, _n, _activations);
 
     [Benchmark(Description = "int8 GEMM (best path)")]
-    public void Int8() => QuantizedGemm.Run(_activations, _quantization, _weights, _bias, _output, _n);
+    public void Int8() => QuantizedGemm.Run(_activations, _weights, _bias, _output, _n);
 
     [Benchmark(Description = "int8 GEMM AVX-512BW")]
     public void Int8Avx512BW() => RunPath(QuantizedGemmPath.Avx512BW);
@@ -64,6 +63,6 @@ public class QuantizedGemmBenchmarks
     private void RunPath(QuantizedGemmPath path)
     {
         if (QuantizedGemm.IsSupported(path))
-            QuantizedGemm.RunPath(path, _activations, _quantization, _weights, _bias, _output, _n, default);
+            QuantizedGemm.RunPath(path, _activations, _weights, _bias, _output, _n, default);
     }
 }

@@ -114,14 +114,16 @@ internal static class MemoryPlanner
     }
 
     /// <summary>
-    /// The runtime's QuantizedConv2D.ScratchLength: the zero-bordered input, C x (H + 2 pad) x (W + 2 pad) floats, then
-    /// the unfolded input packed in bytes, ceil(C k k / 4) quads x the pixels rounded up to 16, 4 bytes each (one float).
+    /// The runtime's QuantizedConv2D.ScratchLength: the zero-bordered input and its per-pixel min and max, (C + 2) x (H + 2 pad) x (W + 2 pad) floats, then
+    /// the unfolded input packed in bytes, ceil(C k k / 4) quads x the pixels rounded up to 16, 4 bytes each (one float),
+    /// then a scale and a zero point per padded pixel.
     /// </summary>
     public static long QuantizedConvScratch(LayerStep step)
     {
-        long padded = (long)step.InShape.Channels * (step.InShape.Height + 2 * step.Padding) * (step.InShape.Width + 2 * step.Padding);
+        long padded = (step.InShape.Channels + 2L) * (step.InShape.Height + 2 * step.Padding) * (step.InShape.Width + 2 * step.Padding);
         long quads = ((long)step.InShape.Channels * step.KernelSize * step.KernelSize + 3) / 4;
-        return padded + quads * ((step.OutShape.Pixels + 15) / 16 * 16);
+        long pixels = (step.OutShape.Pixels + 15) / 16 * 16;
+        return padded + quads * pixels + 2 * pixels;
     }
 
     private static long Align(long length) => (length + Alignment - 1) / Alignment * Alignment;

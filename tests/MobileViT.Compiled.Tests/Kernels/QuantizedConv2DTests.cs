@@ -41,7 +41,7 @@ public class QuantizedConv2DTests
     public void MatchesReference_Silu(int inC, int h, int w, int outC, int k, int stride, int padding, int dilation)
         => Check<Silu>(inC, h, w, outC, k, stride, padding, dilation, exact: false);
 
-    /// <summary>An all-zero input (scale 1, zero point 0) and an all-negative one (zero point 127: the padding at the top of the range).</summary>
+    /// <summary>An all-zero input (scale 1, zero point 0) and constant ones: negative (zero point 254, the padding at the top of the range) and positive.</summary>
     [Theory]
     [InlineData(0f)]
     [InlineData(-3f)]

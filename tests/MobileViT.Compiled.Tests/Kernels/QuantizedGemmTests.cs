@@ -37,13 +37,22 @@ public class QuantizedGemmTests(ITestOutputHelper output)
         return a;
     }
 
-    /// <summary>Packs row-major [K, N] bytes the way <see cref="QuantizedGemm.QuantizeActivations"/> does (padding 0).</summary>
-    private static byte[] PackActivations(byte[] a, int k, int n)
+    /// <summary>
+    /// Packs row-major [K, N] bytes the way <see cref="QuantizedGemm.QuantizeActivations"/> does (padding 0), then each
+    /// padded pixel's scale and zero point (the given ones for the first N, 1 and 0 for the padding).
+    /// </summary>
+    private static byte[] PackActivations(byte[] a, int k, int n, float[]? scales = null, int[]? zeroPoints = null)
     {
         var packed = new byte[QuantizedGemm.PackedActivationLength(k, n)];
         for (int kk = 0; kk < k; kk++)
         for (int p = 0; p < n; p++)
             packed[Index(kk, p, k)] = a[kk * n + p];
+        int np = QuantizedGemm.PaddedPixels(n), tail = (k + 3) / 4 * np * 4;
+        for (int p = 0; p < np; p++)
+        {
+            BitConverter.TryWriteBytes(packed.AsSpan(tail + 4 * p), p < n && scales is not null ? scales[p] : 1f);
+            BitConverter.TryWriteBytes(packed.AsSpan(tail + 4 * (np + p)), p < n && zeroPoints is not null ? zeroPoints[p] : 0);
+        }
         return packed;
     }
 
@@ -71,7 +80,7 @@ public class QuantizedGemmTests(ITestOutputHelper output)
     {
         var weights = QuantizedWeights.Pack(w, Ones(m), k, m);
         var outputBits = new float[m * n];
-        QuantizedGemm.RunPath(path, PackActivations(a, k, n), new ActivationQuantization(1f, 0), weights, default, outputBits, n, default, raw: true);
+        QuantizedGemm.RunPath(path, PackActivations(a, k, n), weights, default, outputBits, n, default, raw: true);
         return outputBits.Select(BitConverter.SingleToInt32Bits).ToArray();
     }
 
@@ -126,25 +135,26 @@ public class QuantizedGemmTests(ITestOutputHelper output)
             var bias = i % 4 == 3 ? Array.Empty<float>() : Random(rng, m);
             var weights = QuantizedWeights.Quantize(weight, k, m);
             var packed = new byte[QuantizedGemm.PackedActivationLength(k, n)];
-            var q = QuantizedGemm.QuantizeActivations(x, k, n, packed);
+            QuantizedGemm.QuantizeActivations(x, k, n, packed);
 
             var res = residualMode == 0 ? Array.Empty<float>() : Random(rng, m * n);
             var expected = new float[m * n];
             var qw = new sbyte[m * k];
             var scales = new float[m];
             ReferenceKernels.QuantizeWeightsPerRow(weight, k, m, qw, scales);
-            ReferenceKernels.QuantizedGemm(Unpack(packed, k, n), q.Scale, q.ZeroPoint, qw, scales, bias, expected, k, m, n, res);
+            ReferenceKernels.QuantizedGemm(Unpack(packed, k, n), QuantizedGemm.PixelScales(packed, k, n), QuantizedGemm.PixelZeroPoints(packed, k, n),
+                qw, scales, bias, expected, k, m, n, res);
 
             float[] actual;
             if (residualMode == 2)
             {
                 actual = (float[])res.Clone(); // the residual aliases the output
-                QuantizedGemm.RunPath(path, packed, q, weights, bias, actual, n, actual);
+                QuantizedGemm.RunPath(path, packed, weights, bias, actual, n, actual);
             }
             else
             {
                 actual = new float[m * n];
-                QuantizedGemm.RunPath(path, packed, q, weights, bias, actual, n, res);
+                QuantizedGemm.RunPath(path, packed, weights, bias, actual, n, res);
             }
             AssertSameFloats(expected, actual, $"{path} K={k} M={m} N={n} residual={residualMode}");
         }
@@ -204,6 +214,8 @@ public class QuantizedGemmTests(ITestOutputHelper output)
         cases.Add((5, 7, new float[35]));                                        // all zero
         cases.Add((4, 33, Enumerable.Repeat(2.5f, 132).ToArray()));              // constant positive: [0, 2.5]
         cases.Add((3, 17, Enumerable.Repeat(-0.75f, 51).ToArray()));             // constant negative: zp = 254
+        // Pixels with very different ranges: each gets its own scale (pixel p's values scaled by 10^(p % 7 - 3)).
+        cases.Add((9, 45, Enumerable.Range(0, 405).Select(i => (i % 13 - 4) * MathF.Pow(10f, i % 45 % 7 - 3)).ToArray()));
         // A range too wide for a float (scale falls back to 1, values far past int32) and infinities: both paths convert
         // with saturation and add the zero point the same way, so even these give the reference's bytes.
         cases.Add((4, 19, Enumerable.Range(0, 76).Select(i => i % 3 == 0 ? 3e38f : i % 3 == 1 ? -3e38f : 5f).ToArray()));
@@ -212,13 +224,16 @@ public class QuantizedGemmTests(ITestOutputHelper output)
         {
             var packed = new byte[QuantizedGemm.PackedActivationLength(k, n)];
             Array.Fill(packed, (byte)0xEE); // padding must be written, not left
-            var q = QuantizedGemm.QuantizeActivationsPath(x, k, n, packed, vector);
+            QuantizedGemm.QuantizeActivationsPath(x, k, n, packed, vector);
             var expected = new byte[k * n];
-            var (scale, zp) = ReferenceKernels.QuantizeActivations(x, expected);
-            Assert.Equal(scale, q.Scale);
-            Assert.Equal(zp, q.ZeroPoint);
+            var scales = new float[n];
+            var zeroPoints = new int[n];
+            ReferenceKernels.QuantizeActivations(x, k, n, expected, scales, zeroPoints);
+            Assert.Equal(scales, QuantizedGemm.PixelScales(packed, k, n).ToArray());
+            Assert.Equal(zeroPoints, QuantizedGemm.PixelZeroPoints(packed, k, n).ToArray());
             Assert.Equal(expected, Unpack(packed, k, n));
-            Assert.Equal(PackActivations(expected, k, n), packed); // including the zero padding past K and N
+            // Including the zero padding past K and N and the padding pixels' parameters.
+            Assert.Equal(PackActivations(expected, k, n, scales, zeroPoints), packed);
         }
     }
 
@@ -235,20 +250,30 @@ public class QuantizedGemmTests(ITestOutputHelper output)
             for (int i = 0; i < x.Length; i++) x[i] = i % 10 == 0 ? 0f : lo + (hi - lo) * (float)rng.NextDouble();
             x[1] = lo; x[2] = hi;
             var packed = new byte[QuantizedGemm.PackedActivationLength(k, n)];
-            var q = QuantizedGemm.QuantizeActivationsPath(x, k, n, packed, vector);
+            QuantizedGemm.QuantizeActivationsPath(x, k, n, packed, vector);
             var a = Unpack(packed, k, n);
-            Assert.True(q.ZeroPoint is >= 0 and <= 254, $"zero point {q.ZeroPoint}");
-            // The range always contains 0, so the scale covers max(hi, 0) - min(lo, 0) in 254 steps.
-            Assert.True(MathF.Abs(q.Scale * 254f - (MathF.Max(hi, 0f) - MathF.Min(lo, 0f))) <= 1e-5f * q.Scale * 254f, $"scale {q.Scale}");
-            for (int i = 0; i < x.Length; i++)
+            var scales = QuantizedGemm.PixelScales(packed, k, n).ToArray();
+            var zeroPoints = QuantizedGemm.PixelZeroPoints(packed, k, n).ToArray();
+            for (int p = 0; p < n; p++)
             {
-                // Half a step, plus float rounding of x / scale and of the dequantized value (a few ulps of |x|): with
-                // zp rounded up by half a step the top of the range lands on 254.5 and is clamped, exactly scale / 2 off.
-                float bound = q.Scale * 0.5f + 1e-6f * MathF.Abs(x[i]);
-                Assert.True(a[i] <= 254, $"byte {a[i]} is past 254");
-                float back = q.Scale * (a[i] - q.ZeroPoint);
-                if (x[i] == 0f && (a[i] != q.ZeroPoint || back != 0f)) Assert.Fail($"[{lo}, {hi}]: 0 quantized to {a[i]} (zero point {q.ZeroPoint})");
-                if (!(MathF.Abs(back - x[i]) <= bound)) Assert.Fail($"[{lo}, {hi}]: {x[i]} -> {a[i]} -> {back}, error {MathF.Abs(back - x[i])} > scale / 2 = {q.Scale / 2}");
+                float min = 0f, max = 0f;
+                for (int j = 0; j < k; j++) { min = MathF.Min(min, x[j * n + p]); max = MathF.Max(max, x[j * n + p]); }
+                float scale = scales[p];
+                int zp = zeroPoints[p];
+                Assert.True(zp is >= 0 and <= 254, $"zero point {zp}");
+                // The range always contains 0, so the scale covers the pixel's max(hi, 0) - min(lo, 0) in 254 steps.
+                Assert.True(MathF.Abs(scale * 254f - (max - min)) <= 1e-5f * scale * 254f, $"pixel {p}: scale {scale}");
+                for (int j = 0; j < k; j++)
+                {
+                    // Half a step, plus float rounding of x / scale and of the dequantized value (a few ulps of |x|): with
+                    // zp rounded up by half a step the top of the range lands on 254.5 and is clamped, exactly scale / 2 off.
+                    int i = j * n + p;
+                    float bound = scale * 0.5f + 1e-6f * MathF.Abs(x[i]);
+                    Assert.True(a[i] <= 254, $"byte {a[i]} is past 254");
+                    float back = scale * (a[i] - zp);
+                    if (x[i] == 0f && (a[i] != zp || back != 0f)) Assert.Fail($"[{lo}, {hi}]: 0 quantized to {a[i]} (zero point {zp})");
+                    if (!(MathF.Abs(back - x[i]) <= bound)) Assert.Fail($"[{lo}, {hi}]: {x[i]} -> {a[i]} -> {back}, error {MathF.Abs(back - x[i])} > scale / 2 = {scale / 2}");
+                }
             }
         }
     }
@@ -312,7 +337,8 @@ public class QuantizedGemmTests(ITestOutputHelper output)
         var y = new float[m * n];
         QuantizedGemm.RunFloat(x, weights, bias, y, n, res);
         var packed = new byte[QuantizedGemm.PackedActivationLength(k, n)];
-        var q = QuantizedGemm.QuantizeActivations(x, k, n, packed);
+        QuantizedGemm.QuantizeActivations(x, k, n, packed);
+        var pixelScales = QuantizedGemm.PixelScales(packed, k, n).ToArray();
 
         // Per element: |x w - x' w'| <= |x| |w - w'| + |w'| |x - x'| with |w - w'| <= sW / 2, |x - x'| <= sA / 2.
         double squared = 0, reference = 0;
@@ -321,14 +347,14 @@ public class QuantizedGemmTests(ITestOutputHelper output)
         {
             double bound = 1e-4;
             for (int j = 0; j < k; j++)
-                bound += MathF.Abs(x[j * n + p]) * weights.Scales[row] * 0.5 + (MathF.Abs(weight[row * k + j]) + weights.Scales[row] * 0.5) * q.Scale * 0.5;
+                bound += MathF.Abs(x[j * n + p]) * weights.Scales[row] * 0.5 + (MathF.Abs(weight[row * k + j]) + weights.Scales[row] * 0.5) * pixelScales[p] * 0.5;
             double error = Math.Abs(y[row * n + p] - exact[row * n + p]);
             if (!(error <= bound)) Assert.Fail($"({row}, {p}): int8 {y[row * n + p]}, float {exact[row * n + p]}, error {error} > bound {bound}");
             squared += error * error;
             reference += (exact[row * n + p] - res[row * n + p]) * (double)(exact[row * n + p] - res[row * n + p]);
         }
         double relative = Math.Sqrt(squared / reference);
-        output.WriteLine($"scale {q.Scale}, zero point {q.ZeroPoint}; RMS error / RMS of the GEMM output: {relative:P2}");
+        output.WriteLine($"pixel scales {pixelScales.Min()} to {pixelScales.Max()}; RMS error / RMS of the GEMM output: {relative:P2}");
         RecordRelativeError((float)relative);
         Assert.True(relative < 0.02, $"relative RMS error {relative:P2}"); // about 1 % measured
     }
@@ -342,9 +368,9 @@ public class QuantizedGemmTests(ITestOutputHelper output)
         var weights = QuantizedWeights.Quantize(Random(rng, m * k), k, m);
         var bias = Random(rng, m);
         var packed = new byte[QuantizedGemm.PackedActivationLength(k, n)];
-        var q = QuantizedGemm.QuantizeActivations(x, k, n, packed);
+        QuantizedGemm.QuantizeActivations(x, k, n, packed);
         var viaScalar = new float[m * n];
-        QuantizedGemm.RunPath(QuantizedGemmPath.Scalar, packed, q, weights, bias, viaScalar, n, default);
+        QuantizedGemm.RunPath(QuantizedGemmPath.Scalar, packed, weights, bias, viaScalar, n, default);
         var viaRun = new float[m * n];
         QuantizedGemm.RunFloat(x, weights, bias, viaRun, n);
         AssertSameFloats(viaScalar, viaRun, $"RunFloat on {QuantizedGemm.Best}");

@@ -28,22 +28,81 @@ public static unsafe partial class QuantizedConv2D
         }
     }
 
+    /// <summary>Per bordered pixel i: the min and the max of padded[c, i] over the channels.</summary>
+    private static void ChannelRanges(float* padded, int channels, int pixels, float* min, float* max, bool vector)
+    {
+        int lanes = Vector<float>.Count, i = 0;
+        if (vector)
+        {
+            for (; i + lanes <= pixels; i += lanes)
+            {
+                var lo = Vector.Load(padded + i);
+                var hi = lo;
+                for (int c = 1; c < channels; c++)
+                {
+                    var v = Vector.Load(padded + (long)c * pixels + i);
+                    lo = Vector.Min(lo, v);
+                    hi = Vector.Max(hi, v);
+                }
+                lo.Store(min + i);
+                hi.Store(max + i);
+            }
+        }
+        for (; i < pixels; i++)
+        {
+            float lo = padded[i], hi = lo;
+            for (int c = 1; c < channels; c++) { lo = MathF.Min(lo, padded[(long)c * pixels + i]); hi = MathF.Max(hi, padded[(long)c * pixels + i]); }
+            min[i] = lo;
+            max[i] = hi;
+        }
+    }
+
+    /// <summary>
+    /// Each output pixel's scale and zero point (<see cref="QuantizedGemm.ParametersFor"/>) from the min and max of its
+    /// receptive field: the k x k bordered pixels it reads, over all channels (its column of the unfolded input). Written
+    /// where the GEMM reads them in the packed activations; the padding pixels get scale 1 and zero point 0.
+    /// </summary>
+    private static void WindowParameters(ref UnfoldJob j, float* pixelMin, float* pixelMax)
+    {
+        int n = j.OutHeight * j.OutWidth;
+        float* scales = QuantizedGemm.PixelScales(j.Packed, j.K, n);
+        int* zps = QuantizedGemm.PixelZeroPoints(j.Packed, j.K, n);
+        for (int oy = 0; oy < j.OutHeight; oy++)
+        for (int ox = 0; ox < j.OutWidth; ox++)
+        {
+            float lo = float.PositiveInfinity, hi = float.NegativeInfinity;
+            for (int ky = 0; ky < j.Kernel; ky++)
+            for (int kx = 0; kx < j.Kernel; kx++)
+            {
+                long i = (long)(oy * j.Stride + ky * j.Dilation) * j.PaddedWidth + ox * j.Stride + kx * j.Dilation;
+                lo = MathF.Min(lo, pixelMin[i]);
+                hi = MathF.Max(hi, pixelMax[i]);
+            }
+            var q = QuantizedGemm.ParametersFor(lo, hi);
+            int p = oy * j.OutWidth + ox;
+            scales[p] = q.Scale;
+            zps[p] = q.ZeroPoint;
+        }
+        for (int p = n; p < QuantizedGemm.PaddedPixels(n); p++) { scales[p] = 1f; zps[p] = 0; }
+    }
+
     /// <summary>
     /// The unfolded (im2col) input, quantized and packed as <see cref="QuantizedGemm"/> reads its activations: GEMM row
     /// kk = (ci * k + ky) * k + kx (PyTorch's weight order, so the weight is the [out, in * k * k] matrix as stored),
     /// pixel p = oy * outW + ox, value padded[ci, oy * stride + ky * dilation, ox * stride + kx * dilation],
-    /// q = clamp(round(x * inverse) + zp, 0, 254) as <see cref="QuantizedGemm.QuantizeActivations"/> computes it (its very functions).
+    /// q = clamp(round(x / scale[p]) + zp[p], 0, 254) with the pixel's parameters (<see cref="WindowParameters"/>), as
+    /// <see cref="QuantizedGemm.QuantizeActivations"/> computes it (its very functions).
     /// Quads [first, last) only (the caller splits them over threads). With stride 1 and rows of whole vectors, each
     /// vector of pixels is one contiguous load per k: the 9 reads of each value cost less than a byte shuffle network.
     /// </summary>
     private static void PackUnfolded(float* padded, int paddedHeight, int paddedWidth, int kernel, int stride, int dilation,
-        int k, int outHeight, int outWidth, byte* dst, float inverse, int zp, bool vector, int first, int last)
+        int k, int outHeight, int outWidth, byte* dst, bool vector, int first, int last)
     {
         int kq = (k + 3) / 4, n = outHeight * outWidth, np = QuantizedGemm.PaddedPixels(n);
         int lanes = Vector<float>.Count, taps = kernel * kernel;
         bool rowVectors = vector && stride == 1 && outWidth % lanes == 0 && QuantizedGemm.TilePixels % lanes == 0;
-        var vInverse = new Vector<float>(inverse);
-        var vZp = new Vector<int>(zp);
+        float* scales = QuantizedGemm.PixelScales(dst, k, n);
+        int* zps = QuantizedGemm.PixelZeroPoints(dst, k, n);
         var vMax = new Vector<int>(QuantizedGemm.MaxActivation);
         float** src = stackalloc float*[4];
         for (int i = first; i < last; i++)
@@ -64,18 +123,19 @@ public static unsafe partial class QuantizedConv2D
                     for (; ox < outWidth; ox += lanes)
                     {
                         var lane = Vector<int>.Zero;
+                        var inverse = Vector<float>.One / Vector.Load(scales + p0 + ox); // correctly rounded, as the scalar 1f / scale
+                        var zp = Vector.Load(zps + p0 + ox);
                         for (int r = 0; r < rowsHere; r++)
-                        {
-                            lane |= Vector.ShiftLeft(QuantizedGemm.QuantizeVector(src[r] + rowOffset + ox, vInverse, vZp, vMax), 8 * r);
-                        }
+                            lane |= Vector.ShiftLeft(QuantizedGemm.QuantizeVector(src[r] + rowOffset + ox, inverse, zp, vMax), 8 * r);
                         lane.Store((int*)(d0 + QuantizedGemm.TileOffset(p0 + ox, kq)));
                     }
                 }
                 for (; ox < outWidth; ox++)
                 {
-                    int lane = 0;
+                    int lane = 0, p = p0 + ox;
+                    float inverse = 1f / scales[p];
                     for (int r = 0; r < rowsHere; r++)
-                        lane |= QuantizedGemm.QuantizeOne(src[r][rowOffset + (long)ox * stride], inverse, zp) << (8 * r);
+                        lane |= QuantizedGemm.QuantizeOne(src[r][rowOffset + (long)ox * stride], inverse, zps[p]) << (8 * r);
                     *(int*)(d0 + QuantizedGemm.TileOffset(p0 + ox, kq)) = lane;
                 }
             }

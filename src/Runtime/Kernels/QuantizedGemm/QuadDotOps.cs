@@ -55,23 +55,28 @@ internal unsafe interface IQuadDot<TV> where TV : struct
     /// <summary>One row's 4 weight bytes in every lane.</summary>
     static abstract TV Broadcast(byte* w);
     static abstract TV Dot(TV acc, TV activations, TV weights);
-    /// <summary>c[i] = act((float)(x[i] - corr) * scale + bias) (+ res[i]) for a whole vector, res null for none.</summary>
-    static abstract void StoreFull<TAct>(TV x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation;
+    /// <summary>c[i] = the <see cref="RowEpilogue"/> of x[i] with pixel i's zero point zp[i] and scale sA[i] (+ res[i]), a whole vector, res null for none.</summary>
+    static abstract void StoreFull<TAct>(TV x, RowEpilogue row, int* zp, float* sA, float* c, float* res) where TAct : struct, IActivation;
     static abstract void Park(TV x, int* p);
     static abstract TV Unpark(int* p);
-    /// <summary>c[i] = act((float)(x[i] - corr) * scale + bias) (+ res[i]) for i &lt; cols; raw: c[i] = the bits of x[i] - corr.</summary>
-    static abstract void Store<TAct>(TV x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw) where TAct : struct, IActivation;
+    /// <summary>The same for i &lt; cols; raw: c[i] = the bits of x[i] - row.OffsetCorrection (the exact sum of q x w).</summary>
+    static abstract void Store<TAct>(TV x, RowEpilogue row, int* zp, float* sA, float* c, float* res, int cols, bool raw) where TAct : struct, IActivation;
 }
 
 /// <summary>The epilogue of one vector of accumulators, shared by the paths of one width.</summary>
 internal static unsafe class QuadStore
 {
+    /// <summary>act((float)(x - (zp * Sum + OffsetCorrection)) * (sA * Scale) + Bias), the reference's operations in its order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store128<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    private static Vector128<float> Epilogue128<TAct>(Vector128<int> x, RowEpilogue row, int* zp, float* sA) where TAct : struct, IActivation
+        => TAct.Invoke(Vector128.ConvertToSingle(x - (Vector128.Load(zp) * Vector128.Create(row.Sum) + Vector128.Create(row.OffsetCorrection)))
+            * (Vector128.Load(sA) * Vector128.Create(row.Scale)) + Vector128.Create(row.Bias));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store128<TAct>(Vector128<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
     {
-        Vector128<float> y = raw ? (x - Vector128.Create(corr)).AsSingle()
-            : TAct.Invoke(Vector128.ConvertToSingle(x - Vector128.Create(corr)) * Vector128.Create(scale) + Vector128.Create(bias));
+        Vector128<float> y = raw ? (x - Vector128.Create(row.OffsetCorrection)).AsSingle() : Epilogue128<TAct>(x, row, zp, sA);
         if (cols == Vector128<int>.Count)
         {
             if (res != null && !raw) y += Vector128.Load(res);
@@ -83,12 +88,17 @@ internal static unsafe class QuadStore
         Tail(tile, c, res, cols, raw);
     }
 
+    /// <summary>act((float)(x - (zp * Sum + OffsetCorrection)) * (sA * Scale) + Bias), the reference's operations in its order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store256<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    private static Vector256<float> Epilogue256<TAct>(Vector256<int> x, RowEpilogue row, int* zp, float* sA) where TAct : struct, IActivation
+        => TAct.Invoke(Vector256.ConvertToSingle(x - (Vector256.Load(zp) * Vector256.Create(row.Sum) + Vector256.Create(row.OffsetCorrection)))
+            * (Vector256.Load(sA) * Vector256.Create(row.Scale)) + Vector256.Create(row.Bias));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store256<TAct>(Vector256<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
     {
-        Vector256<float> y = raw ? (x - Vector256.Create(corr)).AsSingle()
-            : TAct.Invoke(Vector256.ConvertToSingle(x - Vector256.Create(corr)) * Vector256.Create(scale) + Vector256.Create(bias));
+        Vector256<float> y = raw ? (x - Vector256.Create(row.OffsetCorrection)).AsSingle() : Epilogue256<TAct>(x, row, zp, sA);
         if (cols == Vector256<int>.Count)
         {
             if (res != null && !raw) y += Vector256.Load(res);
@@ -100,12 +110,17 @@ internal static unsafe class QuadStore
         Tail(tile, c, res, cols, raw);
     }
 
+    /// <summary>act((float)(x - (zp * Sum + OffsetCorrection)) * (sA * Scale) + Bias), the reference's operations in its order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store512<TAct>(Vector512<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    private static Vector512<float> Epilogue512<TAct>(Vector512<int> x, RowEpilogue row, int* zp, float* sA) where TAct : struct, IActivation
+        => TAct.Invoke(Vector512.ConvertToSingle(x - (Vector512.Load(zp) * Vector512.Create(row.Sum) + Vector512.Create(row.OffsetCorrection)))
+            * (Vector512.Load(sA) * Vector512.Create(row.Scale)) + Vector512.Create(row.Bias));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store512<TAct>(Vector512<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
     {
-        Vector512<float> y = raw ? (x - Vector512.Create(corr)).AsSingle()
-            : TAct.Invoke(Vector512.ConvertToSingle(x - Vector512.Create(corr)) * Vector512.Create(scale) + Vector512.Create(bias));
+        Vector512<float> y = raw ? (x - Vector512.Create(row.OffsetCorrection)).AsSingle() : Epilogue512<TAct>(x, row, zp, sA);
         if (cols == Vector512<int>.Count)
         {
             if (res != null && !raw) y += Vector512.Load(res);
@@ -119,30 +134,30 @@ internal static unsafe class QuadStore
 
     /// <summary>The whole-vector epilogue: no calls, so it can run straight from the accumulator registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Full128<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res)
+    public static void Full128<TAct>(Vector128<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res)
         where TAct : struct, IActivation
     {
-        var y = TAct.Invoke(Vector128.ConvertToSingle(x - Vector128.Create(corr)) * Vector128.Create(scale) + Vector128.Create(bias));
+        var y = Epilogue128<TAct>(x, row, zp, sA);
         if (res != null) y += Vector128.Load(res);
         y.Store(c);
     }
 
     /// <summary>The whole-vector epilogue: no calls, so it can run straight from the accumulator registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Full256<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res)
+    public static void Full256<TAct>(Vector256<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res)
         where TAct : struct, IActivation
     {
-        var y = TAct.Invoke(Vector256.ConvertToSingle(x - Vector256.Create(corr)) * Vector256.Create(scale) + Vector256.Create(bias));
+        var y = Epilogue256<TAct>(x, row, zp, sA);
         if (res != null) y += Vector256.Load(res);
         y.Store(c);
     }
 
     /// <summary>The whole-vector epilogue: no calls, so it can run straight from the accumulator registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Full512<TAct>(Vector512<int> x, int corr, float scale, float bias, float* c, float* res)
+    public static void Full512<TAct>(Vector512<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res)
         where TAct : struct, IActivation
     {
-        var y = TAct.Invoke(Vector512.ConvertToSingle(x - Vector512.Create(corr)) * Vector512.Create(scale) + Vector512.Create(bias));
+        var y = Epilogue512<TAct>(x, row, zp, sA);
         if (res != null) y += Vector512.Load(res);
         y.Store(c);
     }
@@ -167,10 +182,10 @@ internal unsafe readonly struct QuadScalar : IQuadDot<int>
     public static int Offset => 0;
     public static bool IsSupported => true;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void StoreFull<TAct>(int x, int corr, float scale, float bias, float* c, float* res)
+    public static void StoreFull<TAct>(int x, RowEpilogue row, int* zp, float* sA, float* c, float* res)
         where TAct : struct, IActivation
     {
-        float y = TAct.Invoke((float)(x - corr) * scale + bias);
+        float y = TAct.Invoke((float)(x - (*zp * row.Sum + row.OffsetCorrection)) * (*sA * row.Scale) + row.Bias);
         if (res != null) y += *res;
         *c = y;
     }
@@ -184,13 +199,11 @@ internal unsafe readonly struct QuadScalar : IQuadDot<int>
         => acc + (a & 0xFF) * (sbyte)w + ((a >> 8) & 0xFF) * (sbyte)(w >> 8)
             + ((a >> 16) & 0xFF) * (sbyte)(w >> 16) + ((a >>> 24) & 0xFF) * (sbyte)(w >> 24);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TAct>(int x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    public static void Store<TAct>(int x, RowEpilogue row, int* zp, float* sA, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
     {
-        if (raw) { *(int*)c = x - corr; return; }
-        float y = TAct.Invoke((float)(x - corr) * scale + bias);
-        if (res != null) y += *res;
-        *c = y;
+        if (raw) { *(int*)c = x - row.OffsetCorrection; return; }
+        StoreFull<TAct>(x, row, zp, sA, c, res);
     }
 }
 
@@ -202,7 +215,7 @@ internal unsafe readonly struct QuadPortable128 : IQuadDot<Vector128<int>>
     public static int Vectors => 2;
     public static int Offset => 0;
     public static bool IsSupported => Vector128.IsHardwareAccelerated;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, corr, scale, bias, c, res);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, row, zp, sA, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
@@ -219,9 +232,9 @@ internal unsafe readonly struct QuadPortable128 : IQuadDot<Vector128<int>>
         return acc;
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    public static void Store<TAct>(Vector128<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
-        => QuadStore.Store128<TAct>(x, corr, scale, bias, c, res, cols, raw);
+        => QuadStore.Store128<TAct>(x, row, zp, sA, c, res, cols, raw);
 }
 
 internal unsafe readonly struct QuadSsse3 : IQuadDot<Vector128<int>>
@@ -232,7 +245,7 @@ internal unsafe readonly struct QuadSsse3 : IQuadDot<Vector128<int>>
     public static int Vectors => 2;
     public static int Offset => 127;
     public static bool IsSupported => Ssse3.IsSupported;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, corr, scale, bias, c, res);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, row, zp, sA, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
@@ -246,9 +259,9 @@ internal unsafe readonly struct QuadSsse3 : IQuadDot<Vector128<int>>
     public static Vector128<int> Dot(Vector128<int> acc, Vector128<int> a, Vector128<int> w)
         => acc + Sse2.MultiplyAddAdjacent(Ssse3.MultiplyAddAdjacent(Ssse3.Abs(w.AsSByte()), Ssse3.Sign(a.AsSByte(), w.AsSByte())), Vector128<short>.One);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    public static void Store<TAct>(Vector128<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
-        => QuadStore.Store128<TAct>(x, corr, scale, bias, c, res, cols, raw);
+        => QuadStore.Store128<TAct>(x, row, zp, sA, c, res, cols, raw);
 }
 
 internal unsafe readonly struct QuadArmDot : IQuadDot<Vector128<int>>
@@ -259,7 +272,7 @@ internal unsafe readonly struct QuadArmDot : IQuadDot<Vector128<int>>
     public static int Vectors => 3;
     public static int Offset => 127;
     public static bool IsSupported => Dp.IsSupported;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, corr, scale, bias, c, res);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, row, zp, sA, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
@@ -270,9 +283,9 @@ internal unsafe readonly struct QuadArmDot : IQuadDot<Vector128<int>>
     public static Vector128<int> Dot(Vector128<int> acc, Vector128<int> a, Vector128<int> w)
         => Dp.DotProduct(acc, a.AsSByte(), w.AsSByte());
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    public static void Store<TAct>(Vector128<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
-        => QuadStore.Store128<TAct>(x, corr, scale, bias, c, res, cols, raw);
+        => QuadStore.Store128<TAct>(x, row, zp, sA, c, res, cols, raw);
 }
 
 internal unsafe readonly struct QuadVnni128 : IQuadDot<Vector128<int>>
@@ -288,7 +301,7 @@ internal unsafe readonly struct QuadVnni128 : IQuadDot<Vector128<int>>
     public static int Vectors => QuadStore.Wide ? 2 : 3;
     public static int Offset => 0;
     public static bool IsSupported => AvxVnni.IsSupported;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, corr, scale, bias, c, res);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector128<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full128<TAct>(x, row, zp, sA, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector128<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Unpark(int* p) => Vector128.Load(p);
     public static Vector128<int> Zero => Vector128<int>.Zero;
@@ -298,9 +311,9 @@ internal unsafe readonly struct QuadVnni128 : IQuadDot<Vector128<int>>
     public static Vector128<int> Dot(Vector128<int> acc, Vector128<int> a, Vector128<int> w)
         => AvxVnni.MultiplyWideningAndAdd(acc, a.AsByte(), w.AsSByte());
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TAct>(Vector128<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    public static void Store<TAct>(Vector128<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
-        => QuadStore.Store128<TAct>(x, corr, scale, bias, c, res, cols, raw);
+        => QuadStore.Store128<TAct>(x, row, zp, sA, c, res, cols, raw);
 }
 
 internal unsafe readonly struct QuadAvx2 : IQuadDot<Vector256<int>>
@@ -311,7 +324,7 @@ internal unsafe readonly struct QuadAvx2 : IQuadDot<Vector256<int>>
     public static int Vectors => QuadStore.Wide ? 3 : 2;
     public static int Offset => 127;
     public static bool IsSupported => Avx2.IsSupported;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full256<TAct>(x, corr, scale, bias, c, res);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector256<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full256<TAct>(x, row, zp, sA, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector256<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Unpark(int* p) => Vector256.Load(p);
     public static Vector256<int> Zero => Vector256<int>.Zero;
@@ -322,9 +335,9 @@ internal unsafe readonly struct QuadAvx2 : IQuadDot<Vector256<int>>
     public static Vector256<int> Dot(Vector256<int> acc, Vector256<int> a, Vector256<int> w)
         => acc + Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(w.AsSByte()), Avx2.Sign(a.AsSByte(), w.AsSByte())), Vector256<short>.One);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    public static void Store<TAct>(Vector256<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
-        => QuadStore.Store256<TAct>(x, corr, scale, bias, c, res, cols, raw);
+        => QuadStore.Store256<TAct>(x, row, zp, sA, c, res, cols, raw);
 }
 
 internal unsafe readonly struct QuadVnni256 : IQuadDot<Vector256<int>>
@@ -340,7 +353,7 @@ internal unsafe readonly struct QuadVnni256 : IQuadDot<Vector256<int>>
     public static int Vectors => QuadStore.Wide ? 2 : 3;
     public static int Offset => 0;
     public static bool IsSupported => AvxVnni.IsSupported;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full256<TAct>(x, corr, scale, bias, c, res);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector256<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full256<TAct>(x, row, zp, sA, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector256<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Unpark(int* p) => Vector256.Load(p);
     public static Vector256<int> Zero => Vector256<int>.Zero;
@@ -350,9 +363,9 @@ internal unsafe readonly struct QuadVnni256 : IQuadDot<Vector256<int>>
     public static Vector256<int> Dot(Vector256<int> acc, Vector256<int> a, Vector256<int> w)
         => AvxVnni.MultiplyWideningAndAdd(acc, a.AsByte(), w.AsSByte());
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TAct>(Vector256<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    public static void Store<TAct>(Vector256<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
-        => QuadStore.Store256<TAct>(x, corr, scale, bias, c, res, cols, raw);
+        => QuadStore.Store256<TAct>(x, row, zp, sA, c, res, cols, raw);
 }
 
 internal unsafe readonly struct QuadAvx512BW : IQuadDot<Vector512<int>>
@@ -363,7 +376,7 @@ internal unsafe readonly struct QuadAvx512BW : IQuadDot<Vector512<int>>
     public static int Vectors => 2;
     public static int Offset => 127;
     public static bool IsSupported => Avx512BW.IsSupported;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector512<int> x, int corr, float scale, float bias, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full512<TAct>(x, corr, scale, bias, c, res);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void StoreFull<TAct>(Vector512<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res) where TAct : struct, IActivation => QuadStore.Full512<TAct>(x, row, zp, sA, c, res);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Park(Vector512<int> x, int* p) => x.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Unpark(int* p) => Vector512.Load(p);
     public static Vector512<int> Zero => Vector512<int>.Zero;
@@ -381,7 +394,7 @@ internal unsafe readonly struct QuadAvx512BW : IQuadDot<Vector512<int>>
         return acc + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(Avx512BW.Abs(ws), signed), Vector512<short>.One);
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store<TAct>(Vector512<int> x, int corr, float scale, float bias, float* c, float* res, int cols, bool raw)
+    public static void Store<TAct>(Vector512<int> x, RowEpilogue row, int* zp, float* sA, float* c, float* res, int cols, bool raw)
         where TAct : struct, IActivation
-        => QuadStore.Store512<TAct>(x, corr, scale, bias, c, res, cols, raw);
+        => QuadStore.Store512<TAct>(x, row, zp, sA, c, res, cols, raw);
 }

@@ -57,8 +57,7 @@ public static unsafe partial class QuantizedGemm
         where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
     {
         int lanes = TOps.Lanes, block = TOps.Vectors * lanes, kq = j.KQuads;
-        int* corr = j.RowCorr + m0;
-        float* scale = j.RowScale + m0, bias = j.RowBias + m0;
+        RowEpilogue* rowsHere = j.Rows + m0;
         byte* w = j.W + (long)m0 * kq * 4;
         for (int q0 = c0; q0 < c1; q0 += block)
         {
@@ -66,21 +65,22 @@ public static unsafe partial class QuantizedGemm
             // Vector v of the block starts at pixel q0 + v * lanes: its own tile of 16 pixels (all three may share one).
             byte* a = j.A + TileOffset(q0, kq);
             long off1 = TileOffset(q0 + lanes, kq) - TileOffset(q0, kq), off2 = TileOffset(q0 + 2 * lanes, kq) - TileOffset(q0, kq);
-            float* cq = c + q0, rq = res == null ? null : res + q0;
+            float* cq = c + q0, rq = res == null ? null : res + q0, sA = j.PixelScales + q0;
+            int* zp = j.PixelZeroPoints + q0;
             if (TOps.Rows == 8)
             {
-                if (nv == 3) Micro8x3<TOps, TV, TAct>(kq, w, a, off1, off2, corr, scale, bias, cq, rq, ldc, rows, cols, j.Raw, tile);
-                else if (nv == 2) Micro8x2<TOps, TV, TAct>(kq, w, a, off1, off2, corr, scale, bias, cq, rq, ldc, rows, cols, j.Raw, tile);
-                else Micro8x1<TOps, TV, TAct>(kq, w, a, off1, off2, corr, scale, bias, cq, rq, ldc, rows, cols, j.Raw, tile);
+                if (nv == 3) Micro8x3<TOps, TV, TAct>(kq, w, a, off1, off2, rowsHere, zp, sA, cq, rq, ldc, rows, cols, j.Raw, tile);
+                else if (nv == 2) Micro8x2<TOps, TV, TAct>(kq, w, a, off1, off2, rowsHere, zp, sA, cq, rq, ldc, rows, cols, j.Raw, tile);
+                else Micro8x1<TOps, TV, TAct>(kq, w, a, off1, off2, rowsHere, zp, sA, cq, rq, ldc, rows, cols, j.Raw, tile);
                 continue;
             }
             for (int r0 = 0; r0 < rows; r0 += 4)
             {
                 int hr = Math.Min(4, rows - r0);
                 float* ch = cq + (long)r0 * ldc, rh = rq == null ? null : rq + (long)r0 * ldc;
-                if (nv == 3) Micro4x3<TOps, TV, TAct>(kq, w + r0 * 4, a, off1, off2, corr + r0, scale + r0, bias + r0, ch, rh, ldc, hr, cols, j.Raw, tile);
-                else if (nv == 2) Micro4x2<TOps, TV, TAct>(kq, w + r0 * 4, a, off1, off2, corr + r0, scale + r0, bias + r0, ch, rh, ldc, hr, cols, j.Raw, tile);
-                else Micro4x1<TOps, TV, TAct>(kq, w + r0 * 4, a, off1, off2, corr + r0, scale + r0, bias + r0, ch, rh, ldc, hr, cols, j.Raw, tile);
+                if (nv == 3) Micro4x3<TOps, TV, TAct>(kq, w + r0 * 4, a, off1, off2, rowsHere + r0, zp, sA, ch, rh, ldc, hr, cols, j.Raw, tile);
+                else if (nv == 2) Micro4x2<TOps, TV, TAct>(kq, w + r0 * 4, a, off1, off2, rowsHere + r0, zp, sA, ch, rh, ldc, hr, cols, j.Raw, tile);
+                else Micro4x1<TOps, TV, TAct>(kq, w + r0 * 4, a, off1, off2, rowsHere + r0, zp, sA, ch, rh, ldc, hr, cols, j.Raw, tile);
             }
         }
     }
@@ -93,29 +93,29 @@ public static unsafe partial class QuantizedGemm
 
     // One non-inlined method per tile shape; the body is inlined with constant mr/nv so unused accumulators vanish.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro8x3<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
+    private static void Micro8x3<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, RowEpilogue* rowParams, int* zp, float* sA, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
         where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(8, 3, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
+        => Micro<TOps, TV, TAct>(8, 3, kq, w, a, off1, off2, rowParams, zp, sA, c, res, ldc, rows, cols, raw, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro8x2<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
+    private static void Micro8x2<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, RowEpilogue* rowParams, int* zp, float* sA, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
         where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(8, 2, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
+        => Micro<TOps, TV, TAct>(8, 2, kq, w, a, off1, off2, rowParams, zp, sA, c, res, ldc, rows, cols, raw, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro8x1<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
+    private static void Micro8x1<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, RowEpilogue* rowParams, int* zp, float* sA, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
         where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(8, 1, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
+        => Micro<TOps, TV, TAct>(8, 1, kq, w, a, off1, off2, rowParams, zp, sA, c, res, ldc, rows, cols, raw, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro4x3<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
+    private static void Micro4x3<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, RowEpilogue* rowParams, int* zp, float* sA, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
         where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(4, 3, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
+        => Micro<TOps, TV, TAct>(4, 3, kq, w, a, off1, off2, rowParams, zp, sA, c, res, ldc, rows, cols, raw, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro4x2<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
+    private static void Micro4x2<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, RowEpilogue* rowParams, int* zp, float* sA, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
         where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(4, 2, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
+        => Micro<TOps, TV, TAct>(4, 2, kq, w, a, off1, off2, rowParams, zp, sA, c, res, ldc, rows, cols, raw, tile);
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Micro4x1<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
+    private static void Micro4x1<TOps, TV, TAct>(int kq, byte* w, byte* a, long off1, long off2, RowEpilogue* rowParams, int* zp, float* sA, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
         where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
-        => Micro<TOps, TV, TAct>(4, 1, kq, w, a, off1, off2, corr, scale, bias, c, res, ldc, rows, cols, raw, tile);
+        => Micro<TOps, TV, TAct>(4, 1, kq, w, a, off1, off2, rowParams, zp, sA, c, res, ldc, rows, cols, raw, tile);
 
     /// <summary>
     /// mr x nv-vector tile of int32 accumulators over all kq k-quads: w is the weight panel (8 rows x 4 bytes per quad,
@@ -123,8 +123,8 @@ public static unsafe partial class QuantizedGemm
     /// start (<see cref="TileBytes"/> per quad each).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Micro<TOps, TV, TAct>(int mr, int nv, int kq, byte* w, byte* a, long off1, long off2, int* corr, float* scale, float* bias,
-        float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
+    private static void Micro<TOps, TV, TAct>(int mr, int nv, int kq, byte* w, byte* a, long off1, long off2, RowEpilogue* rowParams,
+        int* zp, float* sA, float* c, float* res, int ldc, int rows, int cols, bool raw, int* tile)
         where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
     {
         int lanes = TOps.Lanes;
@@ -157,16 +157,16 @@ public static unsafe partial class QuantizedGemm
         if (!raw && cols == nv * lanes)
         {
             // Whole blocks (all but the last): converted and stored straight from the registers.
-            if (rows > 0) FullRow<TOps, TV, TAct>(nv, c00, c01, c02, corr[0], scale[0], bias[0], c + 0L * ldc, res == null ? null : res + 0L * ldc);
-            if (rows > 1) FullRow<TOps, TV, TAct>(nv, c10, c11, c12, corr[1], scale[1], bias[1], c + 1L * ldc, res == null ? null : res + 1L * ldc);
-            if (rows > 2) FullRow<TOps, TV, TAct>(nv, c20, c21, c22, corr[2], scale[2], bias[2], c + 2L * ldc, res == null ? null : res + 2L * ldc);
-            if (rows > 3) FullRow<TOps, TV, TAct>(nv, c30, c31, c32, corr[3], scale[3], bias[3], c + 3L * ldc, res == null ? null : res + 3L * ldc);
+            if (rows > 0) FullRow<TOps, TV, TAct>(nv, c00, c01, c02, rowParams[0], zp, sA, c + 0L * ldc, res == null ? null : res + 0L * ldc);
+            if (rows > 1) FullRow<TOps, TV, TAct>(nv, c10, c11, c12, rowParams[1], zp, sA, c + 1L * ldc, res == null ? null : res + 1L * ldc);
+            if (rows > 2) FullRow<TOps, TV, TAct>(nv, c20, c21, c22, rowParams[2], zp, sA, c + 2L * ldc, res == null ? null : res + 2L * ldc);
+            if (rows > 3) FullRow<TOps, TV, TAct>(nv, c30, c31, c32, rowParams[3], zp, sA, c + 3L * ldc, res == null ? null : res + 3L * ldc);
             if (mr == 8)
             {
-                if (rows > 4) FullRow<TOps, TV, TAct>(nv, c40, c41, c42, corr[4], scale[4], bias[4], c + 4L * ldc, res == null ? null : res + 4L * ldc);
-                if (rows > 5) FullRow<TOps, TV, TAct>(nv, c50, c51, c52, corr[5], scale[5], bias[5], c + 5L * ldc, res == null ? null : res + 5L * ldc);
-                if (rows > 6) FullRow<TOps, TV, TAct>(nv, c60, c61, c62, corr[6], scale[6], bias[6], c + 6L * ldc, res == null ? null : res + 6L * ldc);
-                if (rows > 7) FullRow<TOps, TV, TAct>(nv, c70, c71, c72, corr[7], scale[7], bias[7], c + 7L * ldc, res == null ? null : res + 7L * ldc);
+                if (rows > 4) FullRow<TOps, TV, TAct>(nv, c40, c41, c42, rowParams[4], zp, sA, c + 4L * ldc, res == null ? null : res + 4L * ldc);
+                if (rows > 5) FullRow<TOps, TV, TAct>(nv, c50, c51, c52, rowParams[5], zp, sA, c + 5L * ldc, res == null ? null : res + 5L * ldc);
+                if (rows > 6) FullRow<TOps, TV, TAct>(nv, c60, c61, c62, rowParams[6], zp, sA, c + 6L * ldc, res == null ? null : res + 6L * ldc);
+                if (rows > 7) FullRow<TOps, TV, TAct>(nv, c70, c71, c72, rowParams[7], zp, sA, c + 7L * ldc, res == null ? null : res + 7L * ldc);
             }
             return;
         }
@@ -181,17 +181,17 @@ public static unsafe partial class QuantizedGemm
             Park<TOps, TV, TAct>(nv, c60, c61, c62, tile + 18 * lanes);
             Park<TOps, TV, TAct>(nv, c70, c71, c72, tile + 21 * lanes);
         }
-        Epilogue<TOps, TV, TAct>(tile, Math.Min(rows, mr), nv, corr, scale, bias, c, res, ldc, cols, raw);
+        Epilogue<TOps, TV, TAct>(tile, Math.Min(rows, mr), nv, rowParams, zp, sA, c, res, ldc, cols, raw);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void FullRow<TOps, TV, TAct>(int nv, TV x0, TV x1, TV x2, int corr, float scale, float bias, float* c, float* res)
+    private static void FullRow<TOps, TV, TAct>(int nv, TV x0, TV x1, TV x2, RowEpilogue row, int* zp, float* sA, float* c, float* res)
         where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
     {
         int lanes = TOps.Lanes;
-        TOps.StoreFull<TAct>(x0, corr, scale, bias, c, res);
-        if (nv > 1) TOps.StoreFull<TAct>(x1, corr, scale, bias, c + lanes, res == null ? null : res + lanes);
-        if (nv > 2) TOps.StoreFull<TAct>(x2, corr, scale, bias, c + 2 * lanes, res == null ? null : res + 2 * lanes);
+        TOps.StoreFull<TAct>(x0, row, zp, sA, c, res);
+        if (nv > 1) TOps.StoreFull<TAct>(x1, row, zp + lanes, sA + lanes, c + lanes, res == null ? null : res + lanes);
+        if (nv > 2) TOps.StoreFull<TAct>(x2, row, zp + 2 * lanes, sA + 2 * lanes, c + 2 * lanes, res == null ? null : res + 2 * lanes);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -209,7 +209,7 @@ public static unsafe partial class QuantizedGemm
     /// each multiply-add of the k loop (its spill-at-definition heuristic), which halved the AVX-VNNI kernel's speed.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Epilogue<TOps, TV, TAct>(int* tile, int rows, int nv, int* corr, float* scale, float* bias, float* c, float* res,
+    private static void Epilogue<TOps, TV, TAct>(int* tile, int rows, int nv, RowEpilogue* rowParams, int* zp, float* sA, float* c, float* res,
         int ldc, int cols, bool raw)
         where TOps : struct, IQuadDot<TV> where TV : struct where TAct : struct, IActivation
     {
@@ -218,7 +218,7 @@ public static unsafe partial class QuantizedGemm
         {
             float* rr = res == null ? null : res + (long)r * ldc;
             for (int v = 0; v < nv; v++)
-                TOps.Store<TAct>(TOps.Unpark(tile + v * lanes), corr[r], scale[r], bias[r], c + v * lanes, rr == null ? null : rr + v * lanes,
+                TOps.Store<TAct>(TOps.Unpark(tile + v * lanes), rowParams[r], zp + v * lanes, sA + v * lanes, c + v * lanes, rr == null ? null : rr + v * lanes,
                     Math.Min(lanes, cols - v * lanes), raw);
         }
     }

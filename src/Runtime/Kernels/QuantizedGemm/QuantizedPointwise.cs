@@ -5,9 +5,9 @@ namespace MobileViT.Compiled.Kernels;
 /// <summary>
 /// The int8 1x1 convolution (and linear layer): the twin of <see cref="PointwiseConv"/> with the same shapes, layouts
 /// and semantics, on an encoded int8 weight (<see cref="QuantizedWeights.Encode(ReadOnlySpan{float}, int, int)"/>,
-/// read in place). The float input [inChannels, pixels] is quantized per tensor at run time
+/// read in place). The float input [inChannels, pixels] is quantized per pixel at run time
 /// (<see cref="QuantizedGemm.QuantizeActivations"/>, into a per-thread buffer, so input may overlap output), then
-/// out[m, p] = act(sA * sW[m] * (acc[m, p] - zp * rowSum[m]) + bias[m]) + residual[m, p], the activation fused into the
+/// out[m, p] = act(sA[p] * sW[m] * (acc[m, p] - zp[p] * rowSum[m]) + bias[m]) + residual[m, p], the activation fused into the
 /// GEMM's epilogue. Residual may alias output. No allocation per call once the thread's buffer has grown.
 /// Results are bitwise the same for any thread count.
 /// </summary>
@@ -67,9 +67,9 @@ public static unsafe class QuantizedPointwise
         fixed (float* pIn = input, pW = encodedWeight, pBias = bias, pOut = output, pRes = residual)
         {
             float* x = norm == Norm.None ? pIn : scratch;
-            var a = QuantizedGemm.QuantizeActivationsSplit(x, inChannels, pixels, packed, pool);
+            QuantizedGemm.QuantizeActivationsSplit(x, inChannels, pixels, packed, pool);
             var weights = QuantizedWeightsView.Encoded(pW, inChannels, outChannels);
-            QuantizedGemm.RunPointers<TAct>(path, packed, a, weights, bias.IsEmpty ? null : pBias, pOut, pixels,
+            QuantizedGemm.RunPointers<TAct>(path, packed, weights, bias.IsEmpty ? null : pBias, pOut, pixels,
                 residual.IsEmpty ? null : pRes, raw: false, pool);
         }
     }

@@ -20,20 +20,25 @@ public static partial class ReferenceKernels
     }
 
     /// <summary>
-    /// Per-tensor unsigned quantization of x (any layout, in place of q): the range [min(min x, 0), max(max x, 0)]
-    /// maps onto [0, 254], scale = (hi - lo) / 254 (1 when all is 0), zeroPoint = clamp(round(-lo / scale), 0, 254),
-    /// q = clamp(round(x / scale) + zeroPoint, 0, 254), where "/ scale" is "* (1 / scale)" and rounding is to even.
+    /// Per-pixel unsigned quantization of x [K, N] (channel-major) into q [K, N]: pixel p's range
+    /// [min(min_k x[k, p], 0), max(max_k x[k, p], 0)] maps onto [0, 254], scale[p] = (hi - lo) / 254 (1 when all is 0),
+    /// zeroPoint[p] = clamp(round(-lo / scale), 0, 254), q = clamp(round(x / scale) + zeroPoint, 0, 254), where
+    /// "/ scale" is "* (1 / scale)" and rounding is to even.
     /// </summary>
-    public static (float Scale, int ZeroPoint) QuantizeActivations(ReadOnlySpan<float> x, Span<byte> q)
+    public static void QuantizeActivations(ReadOnlySpan<float> x, int k, int n, Span<byte> q, Span<float> scales, Span<int> zeroPoints)
     {
-        float lo = 0f, hi = 0f;
-        foreach (float v in x) { lo = MathF.Min(lo, v); hi = MathF.Max(hi, v); }
-        float scale = (hi - lo) / 254f;
-        if (!(scale > 0f) || !float.IsFinite(scale)) scale = 1f;
-        float inverse = 1f / scale;
-        int zp = Math.Clamp((int)MathF.Round(-lo * inverse), 0, 254);
-        for (int i = 0; i < x.Length; i++) q[i] = (byte)Math.Clamp((int)MathF.Round(x[i] * inverse) + zp, 0, 254);
-        return (scale, zp);
+        for (int p = 0; p < n; p++)
+        {
+            float lo = 0f, hi = 0f;
+            for (int kk = 0; kk < k; kk++) { lo = MathF.Min(lo, x[kk * n + p]); hi = MathF.Max(hi, x[kk * n + p]); }
+            float scale = (hi - lo) / 254f;
+            if (!(scale > 0f) || !float.IsFinite(scale)) scale = 1f;
+            float inverse = 1f / scale;
+            int zp = Math.Clamp((int)MathF.Round(-lo * inverse), 0, 254);
+            for (int kk = 0; kk < k; kk++) q[kk * n + p] = (byte)Math.Clamp((int)MathF.Round(x[kk * n + p] * inverse) + zp, 0, 254);
+            scales[p] = scale;
+            zeroPoints[p] = zp;
+        }
     }
 
     /// <summary>acc[m, p] = sum_k a[k, p] * w[m, k] in int32: a [K, N] unsigned bytes, w [M, K] signed.</summary>
@@ -49,11 +54,11 @@ public static partial class ReferenceKernels
     }
 
     /// <summary>
-    /// The int8 1x1 convolution: out[m, p] = (float)(acc[m, p] - zp * rowSum[m]) * (scaleA * scaleW[m]) + bias[m]
+    /// The int8 1x1 convolution: out[m, p] = (float)(acc[m, p] - zp[p] * rowSum[m]) * (scaleA[p] * scaleW[m]) + bias[m]
     /// (+ residual[m, p]), evaluated in exactly that order (float multiply, then add bias, then residual), with acc from
     /// <see cref="QuantizedGemmAccumulators"/> and rowSum[m] = sum_k w[m, k]. Empty bias or residual for none.
     /// </summary>
-    public static void QuantizedGemm(ReadOnlySpan<byte> a, float scaleA, int zeroPoint, ReadOnlySpan<sbyte> w,
+    public static void QuantizedGemm(ReadOnlySpan<byte> a, ReadOnlySpan<float> scaleA, ReadOnlySpan<int> zeroPoint, ReadOnlySpan<sbyte> w,
         ReadOnlySpan<float> scaleW, ReadOnlySpan<float> bias, Span<float> output, int k, int m, int n, ReadOnlySpan<float> residual)
     {
         var acc = new int[m * n];
@@ -62,10 +67,10 @@ public static partial class ReferenceKernels
         {
             int rowSum = 0;
             for (int kk = 0; kk < k; kk++) rowSum += w[row * k + kk];
-            float scale = scaleA * scaleW[row], b = bias.IsEmpty ? 0f : bias[row];
+            float b = bias.IsEmpty ? 0f : bias[row];
             for (int p = 0; p < n; p++)
             {
-                float y = (float)(acc[row * n + p] - zeroPoint * rowSum) * scale + b;
+                float y = (float)(acc[row * n + p] - zeroPoint[p] * rowSum) * (scaleA[p] * scaleW[row]) + b;
                 if (!residual.IsEmpty) y += residual[row * n + p];
                 output[row * n + p] = y;
             }
@@ -88,8 +93,8 @@ public static partial class ReferenceKernels
     }
 
     /// <summary>
-    /// The int8 1x1 convolution on quantized weights q [M, K] with per-row scales: the input [K, N] quantized per tensor
-    /// (<see cref="QuantizeActivations"/>), y = (float)(acc - zp * rowSum[m]) * (scaleA * scaleW[m]) + bias[m] with the
+    /// The int8 1x1 convolution on quantized weights q [M, K] with per-row scales: the input [K, N] quantized per pixel
+    /// (<see cref="QuantizeActivations"/>), y = (float)(acc - zp[p] * rowSum[m]) * (scaleA[p] * scaleW[m]) + bias[m] with the
     /// exact int32 acc, then act(y), then + residual[m, p] (empty for none; may alias output), in that order.
     /// </summary>
     /// <param name="activation">
@@ -103,17 +108,19 @@ public static partial class ReferenceKernels
     {
         int k = inChannels, m = outChannels, n = pixels;
         var a = new byte[k * n];
-        var (scaleA, zp) = QuantizeActivations(input[..(k * n)], a);
+        var scaleA = new float[n];
+        var zp = new int[n];
+        QuantizeActivations(input[..(k * n)], k, n, a, scaleA, zp);
         var acc = new int[m * n];
         QuantizedGemmAccumulators(a, q, acc, k, m, n);
         for (int row = 0; row < m; row++)
         {
             int rowSum = 0;
             for (int kk = 0; kk < k; kk++) rowSum += q[row * k + kk];
-            float scale = scaleA * scaleW[row], b = bias.IsEmpty ? 0f : bias[row];
+            float b = bias.IsEmpty ? 0f : bias[row];
             for (int p = 0; p < n; p++)
             {
-                float y = (float)(acc[row * n + p] - zp * rowSum) * scale + b;
+                float y = (float)(acc[row * n + p] - zp[p] * rowSum) * (scaleA[p] * scaleW[row]) + b;
                 y = activation is null ? TAct.Invoke(y) : activation(y);
                 if (!residual.IsEmpty) y += residual[row * n + p];
                 output[row * n + p] = y;
