@@ -13,7 +13,7 @@ public sealed partial class ModelGenerator
     ///    residual adds in epilogues, QKV fused, unfold/fold as index mapping) and the tensors they need.
     ///    Then <see cref="NormFusion"/>: LayerNorms read only by a 1x1 convolution move into its input packing, and
     ///    <see cref="PointwiseMerge"/>: a linear 1x1 read only by the next 1x1 is multiplied into it where that saves work;
-    ///    <see cref="Quantization"/> (Precision="int8"): the 1x1 convolutions in int8.
+    ///    <see cref="Quantization"/> (Precision="int8"): which convolutions run in int8.
     /// 2. <see cref="WeightValidator"/>: the weights manifest against those tensors.
     /// 3. <see cref="MemoryPlanner"/>: a fixed arena offset for every activation, and the scratch size.
     /// </summary>
@@ -29,7 +29,7 @@ public sealed partial class ModelGenerator
             network = NetworkBuilder.Build(spec.Config);
             (steps, stages) = NormFusion.Fuse(network.Steps, network.Stages, network.Values);
             (steps, stages) = PointwiseMerge.Merge(steps, stages, network.Values);
-            steps = Quantization.Apply(steps, spec.Precision);
+            steps = Quantization.Apply(steps, stages, spec.Precision);
             if (spec.Weights is not null) WeightValidator.Validate(spec.Weights, network.Tensors, diagnostics);
             (offsets, arena, scratch) = MemoryPlanner.Plan(steps, network.Values);
         }

@@ -25,7 +25,7 @@ public interface ICompiledNetwork : IDisposable
     string WeightsResidence { get; }
 
     /// <summary>
-    /// "fp32", or "int8" for a model compiled with Precision="int8" (its convolutions but the first and the depthwise ones, and its linear layers, in int8;
+    /// "fp32", or "int8" for a model compiled with Precision="int8" (its convolutions and linear layers from the third stage on, depthwise ones apart, in int8;
     /// <see cref="LayerDescriptions"/> says which layer runs in which).
     /// </summary>
     string Precision { get; }

@@ -21,7 +21,7 @@ internal static partial class ModelEmitter
         w.Line($"// MobileViT model '{spec.ModelName}' compiled by MobileViT.Compiled from config.json and the weights manifest.");
         w.Line($"// {config.Architecture}: input {plan.InputShape}, output {plan.OutputShape}, {Gflop(plan.MultiplyAccumulates)} GFLOP (2 x MAC).");
         if (spec.Precision == Precision.Int8)
-            w.Line("// Precision int8: the convolutions (but the first and the depthwise ones) and linear layers in int8, the rest in float (each layer's comment says which and why).");
+            w.Line("// Precision int8: the convolutions and linear layers from the third stage on in int8 (not the depthwise ones), the rest in float (each layer's comment says which and why).");
         w.Line($"// Activation arena {plan.ArenaLength} floats, kernel scratch {plan.ScratchLength} floats, {plan.Steps.Count} kernel calls.");
         w.Line("#nullable enable");
         w.Line();
@@ -67,7 +67,7 @@ internal static partial class ModelEmitter
         w.Line($"/// <summary>The model's folder name.</summary>");
         w.Line($"public const string ModelName = {SourceWriter.String(spec.ModelName)};");
         w.Line($"string {Network}.ModelName => ModelName;");
-        w.Line("/// <summary>\"fp32\", or \"int8\": the convolutions (but the first and the depthwise ones) and linear layers in int8 (LayerDescriptions says which layer runs in which).</summary>");
+        w.Line("/// <summary>\"fp32\", or \"int8\": the convolutions and linear layers from the third stage on in int8 (not the depthwise ones) (LayerDescriptions says which layer runs in which).</summary>");
         w.Line($"public const string Precision = {SourceWriter.String(spec.Precision == Model.Precision.Int8 ? "int8" : "fp32")};");
         w.Line($"string {Network}.Precision => Precision;");
         w.Line($"int {Network}.InputChannels => InputChannels;");

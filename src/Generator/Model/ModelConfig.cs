@@ -75,8 +75,8 @@ internal enum Precision
     /// <summary>float32 throughout: the reference implementation's numbers.</summary>
     Fp32,
     /// <summary>
-    /// The convolutions (but the first and the depthwise ones) and linear layers in int8 (weights per output channel
-    /// at build time, activations per tensor at run time); the rest in float (<see cref="Lowering.Quantization"/>).
+    /// The convolutions and linear layers from the third stage on in int8, depthwise ones apart (weights per output
+    /// channel at build time, activations per pixel at run time); the rest in float (<see cref="Lowering.Quantization"/>).
     /// </summary>
     Int8,
 }
