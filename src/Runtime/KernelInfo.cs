@@ -69,11 +69,14 @@ public static class KernelInfo
             Entry("bilinear resize", ResizeBilinear.Tier, ResizeBilinear.Tier == Isa.Scalar ? "scalar float"
                 : $"portable Vector128 ({Instructions(Isa.Vector128)}) blends; the column taps are gathered by scalar loads"),
             Entry("crop/pad", CropPad.Tier, "Span.CopyTo/Clear (the runtime's memmove)"),
-            // The int8 1x1 convolution (Precision="int8", QuantizedPointwise): its GEMM path (QuantizedGemm.Best is
-            // PathFor(KernelIsa.Best)) and the dynamic quantize step before it.
+            // The int8 convolutions (Precision="int8", QuantizedPointwise and QuantizedConv2D): the GEMM path
+            // (QuantizedGemm.Best is PathFor(KernelIsa.Best)) and the dynamic quantize step before it.
             Entry("int8 GEMM", QuantizedGemm.Tier(QuantizedGemm.PathFor(best)), QuantizedDetail(QuantizedGemm.PathFor(best))),
             Entry("int8 activation quantize", Min(QuantizedGemm.QuantizeTier, best),
-                Min(QuantizedGemm.QuantizeTier, best) == Isa.Scalar ? "scalar float" : "System.Numerics.Vector min/max, round, shift/or packing"),
+                Min(QuantizedGemm.QuantizeTier, best) == Isa.Scalar ? "scalar float" : "System.Numerics.Vector per-pixel min/max, round, shift/or packing"),
+            // The int8 k x k convolution (QuantizedConv2D): its unfolding into the GEMM's packed input, then the int8 GEMM.
+            Entry("int8 conv unfold", Min(QuantizedConv2D.UnfoldTier, best),
+                Min(QuantizedConv2D.UnfoldTier, best) == Isa.Scalar ? "scalar float" : "System.Numerics.Vector quantize of stride-1 rows of whole vectors, scalar otherwise"),
         };
         return paths;
     }

@@ -180,7 +180,7 @@ public sealed class PackageTests(PackedConsumerFixture fixture, ITestOutputHelpe
         var (_, reference) = SafetensorsFile.ReadF32(fixture.ReferencePath, "logits.test16");
         float[] expected = reference[..10];
         var lines = fixture.Run!.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        float[] actual = lines.Where(l => !l.StartsWith("labels:", StringComparison.Ordinal))
+        float[] actual = lines.Where(l => !l.StartsWith("labels:", StringComparison.Ordinal) && !l.StartsWith("int8:", StringComparison.Ordinal))
             .Select(l => float.Parse(l, NumberStyles.Float, CultureInfo.InvariantCulture)).ToArray();
         Check(actual.Length == 10, $"expected 10 logits, the program printed:\n{fixture.Run.Output}");
 
@@ -191,6 +191,43 @@ public sealed class PackageTests(PackedConsumerFixture fixture, ITestOutputHelpe
         Check(maxError <= tolerance,
             $"logits differ from the reference by {maxError:G4} (tolerance {tolerance:G4}):\n" +
             string.Join("\n", expected.Zip(actual, (e, a) => $"  reference {e,12:G7}  ours {a,12:G7}")));
+    }
+
+    /// <summary>
+    /// The same folder listed again with Precision="int8": its own folder (hash of the key + "#int8"), its own copy of
+    /// config.json carrying the int8 item's metadata to the generator, its own smaller prepared weights, and a class that
+    /// runs and agrees with the fp32 one.
+    /// </summary>
+    [Fact]
+    public void Consumer_Int8ItemBuildsBesideTheFp32One()
+    {
+        Check(fixture.Prepare is { Succeeded: true }, "the consumer's MobileViTPrepareModels target failed");
+        string key = Path.GetFullPath(fixture.ModelDirectory);
+        string fp32Folder = Path.Combine(fixture.IntermediateDirectory, "mobilevit", $"{PackedConsumerFixture.ModelName}-{ShortHash(key)}");
+        string int8Folder = Path.Combine(fixture.IntermediateDirectory, "mobilevit", $"{PackedConsumerFixture.ModelName}-{ShortHash(key + "#int8")}");
+        string config = Path.Combine(int8Folder, "config.json");
+        Check(File.Exists(config) && File.ReadAllBytes(config).SequenceEqual(File.ReadAllBytes(Path.Combine(key, "config.json"))),
+            $"the int8 item has no copy of config.json at {config}");
+        string[] editorConfigs = Directory.GetFiles(fixture.IntermediateDirectory, "*.GeneratedMSBuildEditorConfig.editorconfig");
+        string text = File.ReadAllText(editorConfigs.Single()).Replace("\r\n", "\n");
+        string section = Section(text, config);
+        Check(section.Contains("build_metadata.AdditionalFiles.MobileViTPrecision = int8") && section.Contains($"build_metadata.AdditionalFiles.MobileViTClassName = {PackedConsumerFixture.ClassName}Int8"),
+            $"the int8 config's section lacks its metadata:\n{section}");
+        long fp32Bytes = new FileInfo(Path.Combine(fp32Folder, "weights.prepared")).Length, int8Bytes = new FileInfo(Path.Combine(int8Folder, "weights.prepared")).Length;
+        output.WriteLine($"prepared weights: fp32 {fp32Bytes} bytes, int8 {int8Bytes} bytes ({(double)int8Bytes / fp32Bytes:F2}x)");
+        Check(int8Bytes < 0.75 * fp32Bytes, $"the int8 weights ({int8Bytes} bytes) are not smaller than fp32's ({fp32Bytes})");
+
+        Check(fixture.Run is { Succeeded: true }, "the consumer program failed");
+        var lines = fixture.Run!.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        float[] fp32 = lines.Take(10).Select(l => float.Parse(l, NumberStyles.Float, CultureInfo.InvariantCulture)).ToArray();
+        string[] int8Line = lines.Single(l => l.StartsWith("int8:", StringComparison.Ordinal)).Split(' ')[1..];
+        Check(int8Line[0] == "int8", $"the int8 class reports Precision {int8Line[0]}");
+        float[] int8 = int8Line[1..].Select(v => float.Parse(v, NumberStyles.Float, CultureInfo.InvariantCulture)).ToArray();
+        double largest = fp32.Max(v => Math.Abs((double)v));
+        double difference = fp32.Zip(int8, (a, b) => Math.Abs((double)a - b)).Max();
+        output.WriteLine($"int8 vs fp32: max |diff| {difference:G4} of largest {largest:G4}");
+        Check(Array.IndexOf(int8, int8.Max()) == Array.IndexOf(fp32, fp32.Max()) && difference <= 0.1 * largest,
+            $"int8 logits disagree with fp32: [{string.Join(", ", int8)}] vs [{string.Join(", ", fp32)}]");
     }
 
     /// <summary>The short hash the build uses in folder and resource names: 8 hex digits of SHA-256(UTF-8 key).</summary>

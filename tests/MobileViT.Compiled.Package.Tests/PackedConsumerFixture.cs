@@ -136,6 +136,7 @@ public sealed class PackedConsumerFixture : IDisposable
               <ItemGroup>
                 <PackageReference Include="MobileViT.Compiled" Version="{PackageVersion}" />
                 <MobileViTModel Include="models/{ModelName}" ClassName="{ClassName}" />
+                <MobileViTModel Include="models/{ModelName}" ClassName="{ClassName}Int8" Precision="int8" />
               </ItemGroup>
             </Project>
             """);
@@ -168,6 +169,9 @@ public sealed class PackedConsumerFixture : IDisposable
                     foreach (float logit in output)
                         Console.WriteLine(logit.ToString("R", CultureInfo.InvariantCulture));
                     Console.WriteLine("labels: " + string.Join("|", {{ClassName}}.Labels));
+                    using var int8 = {{ClassName}}Int8.Create();
+                    int8.Run(input, output);
+                    Console.WriteLine("int8: " + int8.Precision + " " + string.Join(" ", output.Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
                     return 0;
                 }
             }

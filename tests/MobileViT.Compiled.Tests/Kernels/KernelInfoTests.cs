@@ -13,8 +13,8 @@ public class KernelInfoTests(ITestOutputHelper output)
         "Winograd F(2x2, 3x3)", "im2col packing", "depthwise (general)", "depthwise rows3x3", "patch attention",
         "patch attention interleave", "separable attention", "LayerNorm", "GroupNorm", "linear", "activations (SiLU/exp)",
         "global average pool", "bilinear resize", "crop/pad",
-        // The int8 1x1 convolution (Precision="int8"): QuantizedPointwise's GEMM and quantize step.
-        "int8 GEMM", "int8 activation quantize",
+        // The int8 convolutions (Precision="int8"): the GEMM, the quantize step and the k x k unfolding.
+        "int8 GEMM", "int8 activation quantize", "int8 conv unfold",
     };
 
     [Fact]

@@ -37,7 +37,10 @@ public static unsafe partial class QuantizedConv2D
         Span<float> scratch, WorkerPool? pool = null)
         where TAct : struct, IActivation
         => RunPath<TAct>(input, encodedWeight, bias, output, inChannels, height, width, outChannels, kernelSize, stride, padding,
-            dilation, scratch, pool, Vector.IsHardwareAccelerated);
+            dilation, scratch, pool, UnfoldTier != Isa.Scalar);
+
+    /// <summary>The unfolding's width: System.Numerics.Vector, as the quantize step (<see cref="QuantizedGemm.QuantizeTier"/>).</summary>
+    internal static Isa UnfoldTier => QuantizedGemm.QuantizeTier;
 
     /// <summary>The same with the unfolding on the vector or the scalar path (tests run both).</summary>
     internal static void RunPath<TAct>(ReadOnlySpan<float> input, ReadOnlySpan<float> encodedWeight, ReadOnlySpan<float> bias, Span<float> output,
