@@ -130,15 +130,15 @@ public static class KernelInfo
         {
             QuantizedGemmPath.AvxVnni256 => "AVX-VNNI vpdpbusd (256-bit)",
             QuantizedGemmPath.AvxVnni128 => "AVX-VNNI vpdpbusd (128-bit)",
-            QuantizedGemmPath.Avx512BW => "AVX-512BW vpmaddubsw + vpmaddwd",
-            QuantizedGemmPath.Avx2 => "AVX2 vpmaddubsw + vpmaddwd",
-            QuantizedGemmPath.Ssse3 => "SSSE3 pmaddubsw + pmaddwd",
-            QuantizedGemmPath.ArmDot => "AdvSimd.Dp sdot",
+            QuantizedGemmPath.Avx512BW => "AVX-512BW vpmaddubsw (|w| x signed a - 127) + vpmaddwd",
+            QuantizedGemmPath.Avx2 => "AVX2 vpmaddubsw (|w| x signed a - 127, vpsignb) + vpmaddwd",
+            QuantizedGemmPath.Ssse3 => "SSSE3 pmaddubsw (|w| x signed a - 127, psignb) + pmaddwd",
+            QuantizedGemmPath.ArmDot => "AdvSimd.Dp sdot (a - 127)",
             QuantizedGemmPath.Portable128 => "portable Vector128 shifts + 32-bit multiplies",
             _ => "scalar int",
         };
         var (rows, vectors) = QuantizedGemm.Tile(path);
-        return $"{instructions}, {rows}-row x {vectors}-vector int32 tile, u7 x s8";
+        return $"{instructions}, {rows}-row x {vectors}-vector int32 tile, activations 0..254 x s8 weights";
     }
 
     private static string InterleaveDetail(Isa tier) => tier switch

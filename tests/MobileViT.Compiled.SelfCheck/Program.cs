@@ -107,7 +107,7 @@ namespace MobileViT.Compiled.SelfCheck
             catch (Exception ex)
             {
                 var inner = ex is TargetInvocationException { InnerException: { } e } ? e : ex;
-                failure = inner is AssertFailedException ? inner.Message : $"{inner.GetType().Name}: {inner.Message}";
+                failure = inner is AssertFailedException ? inner.Message : verbose ? inner.ToString() : $"{inner.GetType().Name}: {inner.Message}";
             }
             string error = KernelTestUtil.LargestRelativeError is float e2 ? $"{e2:E2}" : "-";
             Console.WriteLine($"{(failure is null ? "pass" : "FAIL")}  {name}  max error {error}  {time.Elapsed.TotalSeconds:F2}s");
