@@ -111,20 +111,12 @@ public static partial class ReferenceKernels
         var scaleA = new float[n];
         var zp = new int[n];
         QuantizeActivations(input[..(k * n)], k, n, a, scaleA, zp);
-        var acc = new int[m * n];
-        QuantizedGemmAccumulators(a, q, acc, k, m, n);
-        for (int row = 0; row < m; row++)
+        var y = new float[m * n]; // not output: the residual may alias it
+        QuantizedGemm(a, scaleA, zp, q, scaleW, bias, y, k, m, n, default);
+        for (int i = 0; i < m * n; i++)
         {
-            int rowSum = 0;
-            for (int kk = 0; kk < k; kk++) rowSum += q[row * k + kk];
-            float b = bias.IsEmpty ? 0f : bias[row];
-            for (int p = 0; p < n; p++)
-            {
-                float y = (float)(acc[row * n + p] - zp[p] * rowSum) * (scaleA[p] * scaleW[row]) + b;
-                y = activation is null ? TAct.Invoke(y) : activation(y);
-                if (!residual.IsEmpty) y += residual[row * n + p];
-                output[row * n + p] = y;
-            }
+            float v = activation is null ? TAct.Invoke(y[i]) : activation(y[i]);
+            output[i] = residual.IsEmpty ? v : v + residual[i];
         }
     }
 }
