@@ -51,7 +51,7 @@ internal static class Quantization
     private static LayerStep Quantize(LayerStep step) => step.Kind switch
     {
         OpKind.PointwiseConv => step with { Int8 = true, Comment = step.Comment + Int8 },
-        // The classifier, a 1 x C product, is the int8 1x1 kernel on one pixel: its weights are most of a small model's.
+        // The classifier, a 1 x C product, is the int8 1x1 kernel on one pixel: in float it was half of XXS's int8 weights.
         OpKind.Linear => step with { Kind = OpKind.PointwiseConv, Int8 = true, Comment = step.Comment + Int8 },
         // Winograd's transformed weights and inputs are not integers: int8 runs the convolution as one GEMM over the
         // unfolded input.
