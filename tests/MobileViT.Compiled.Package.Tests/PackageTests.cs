@@ -215,7 +215,7 @@ public sealed class PackageTests(PackedConsumerFixture fixture, ITestOutputHelpe
             $"the int8 config's section lacks its metadata:\n{section}");
         long fp32Bytes = new FileInfo(Path.Combine(fp32Folder, "weights.prepared")).Length, int8Bytes = new FileInfo(Path.Combine(int8Folder, "weights.prepared")).Length;
         output.WriteLine($"prepared weights: fp32 {fp32Bytes} bytes, int8 {int8Bytes} bytes ({(double)int8Bytes / fp32Bytes:F2}x)");
-        Check(int8Bytes < 0.75 * fp32Bytes, $"the int8 weights ({int8Bytes} bytes) are not smaller than fp32's ({fp32Bytes})");
+        Check(int8Bytes < 0.3 * fp32Bytes, $"the int8 weights ({int8Bytes} bytes) are not about a quarter of fp32's ({fp32Bytes})");
 
         Check(fixture.Run is { Succeeded: true }, "the consumer program failed");
         var lines = fixture.Run!.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);

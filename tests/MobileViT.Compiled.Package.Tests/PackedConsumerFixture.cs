@@ -171,7 +171,7 @@ public sealed class PackedConsumerFixture : IDisposable
                     Console.WriteLine("labels: " + string.Join("|", {{ClassName}}.Labels));
                     using var int8 = {{ClassName}}Int8.Create();
                     int8.Run(input, output);
-                    Console.WriteLine("int8: " + int8.Precision + " " + string.Join(" ", output.Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
+                    Console.WriteLine("int8: " + {{ClassName}}Int8.Precision + " " + string.Join(" ", output.Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
                     return 0;
                 }
             }
