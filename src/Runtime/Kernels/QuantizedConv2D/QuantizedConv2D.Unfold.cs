@@ -60,7 +60,9 @@ public static unsafe partial class QuantizedConv2D
     /// <summary>
     /// Each output pixel's scale and zero point (<see cref="QuantizedGemm.ParametersFor"/>) from the min and max of its
     /// receptive field: the k x k bordered pixels it reads, over all channels (its column of the unfolded input). Written
-    /// where the GEMM reads them in the packed activations; the padding pixels get scale 1 and zero point 0.
+    /// where the GEMM reads them in the packed activations; the padding pixels get scale 1 and zero point 0. Also each
+    /// pixel's 1 / scale into j.Inverse, which may be <paramref name="pixelMin"/>: pixel p's window starts at bordered
+    /// pixel (oy s) PW + ox s >= p, so the later windows never read what p overwrites.
     /// </summary>
     private static void WindowParameters(ref UnfoldJob j, float* pixelMin, float* pixelMax)
     {
@@ -82,6 +84,7 @@ public static unsafe partial class QuantizedConv2D
             int p = oy * j.OutWidth + ox;
             scales[p] = q.Scale;
             zps[p] = q.ZeroPoint;
+            j.Inverse[p] = 1f / q.Scale;
         }
         for (int p = n; p < QuantizedGemm.PaddedPixels(n); p++) { scales[p] = 1f; zps[p] = 0; }
     }
@@ -96,12 +99,11 @@ public static unsafe partial class QuantizedConv2D
     /// vector of pixels is one contiguous load per k: the 9 reads of each value cost less than a byte shuffle network.
     /// </summary>
     private static void PackUnfolded(float* padded, int paddedHeight, int paddedWidth, int kernel, int stride, int dilation,
-        int k, int outHeight, int outWidth, byte* dst, bool vector, int first, int last)
+        int k, int outHeight, int outWidth, byte* dst, float* inverses, bool vector, int first, int last)
     {
         int kq = (k + 3) / 4, n = outHeight * outWidth, np = QuantizedGemm.PaddedPixels(n);
         int lanes = Vector<float>.Count, taps = kernel * kernel;
         bool rowVectors = vector && stride == 1 && outWidth % lanes == 0 && QuantizedGemm.TilePixels % lanes == 0;
-        float* scales = QuantizedGemm.PixelScales(dst, k, n);
         int* zps = QuantizedGemm.PixelZeroPoints(dst, k, n);
         var vMax = new Vector<int>(QuantizedGemm.MaxActivation);
         float** src = stackalloc float*[4];
@@ -123,7 +125,7 @@ public static unsafe partial class QuantizedConv2D
                     for (; ox < outWidth; ox += lanes)
                     {
                         var lane = Vector<int>.Zero;
-                        var inverse = Vector<float>.One / Vector.Load(scales + p0 + ox); // correctly rounded, as the scalar 1f / scale
+                        var inverse = Vector.Load(inverses + p0 + ox);
                         var zp = Vector.Load(zps + p0 + ox);
                         for (int r = 0; r < rowsHere; r++)
                             lane |= Vector.ShiftLeft(QuantizedGemm.QuantizeVector(src[r] + rowOffset + ox, inverse, zp, vMax), 8 * r);
@@ -133,9 +135,8 @@ public static unsafe partial class QuantizedConv2D
                 for (; ox < outWidth; ox++)
                 {
                     int lane = 0, p = p0 + ox;
-                    float inverse = 1f / scales[p];
                     for (int r = 0; r < rowsHere; r++)
-                        lane |= QuantizedGemm.QuantizeOne(src[r][rowOffset + (long)ox * stride], inverse, zps[p]) << (8 * r);
+                        lane |= QuantizedGemm.QuantizeOne(src[r][rowOffset + (long)ox * stride], inverses[p], zps[p]) << (8 * r);
                     *(int*)(d0 + QuantizedGemm.TileOffset(p0 + ox, kq)) = lane;
                 }
             }

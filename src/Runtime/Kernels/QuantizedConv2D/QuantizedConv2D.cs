@@ -63,9 +63,7 @@ public static unsafe partial class QuantizedConv2D
         if (!bias.IsEmpty && bias.Length < outChannels) throw new ArgumentException("bias too short", nameof(bias));
         long paddedPixels = (long)(height + 2 * padding) * (width + 2 * padding), paddedLength = inChannels * paddedPixels;
         if (scratch.Length < ScratchLength(inChannels, height, width, kernelSize, padding, n)) throw new ArgumentException("scratch too short (ScratchLength)", nameof(scratch));
-        int encoded = QuantizedWeights.EncodedLength(k, outChannels);
-        if (encodedWeight.Length != encoded)
-            throw new ArgumentException($"an encoded {outChannels} x {k} int8 weight has {encoded} floats, not {encodedWeight.Length} (use QuantizedWeights.Encode)", nameof(encodedWeight));
+        QuantizedWeights.CheckEncoded(encodedWeight, k, outChannels, nameof(encodedWeight));
 
         var packed = MemoryMarshal.AsBytes(scratch.Slice((int)(paddedLength + 2 * paddedPixels)))[..QuantizedGemm.PackedActivationLength(k, n)];
         fixed (float* pIn = input, pScratch = scratch, pW = encodedWeight, pBias = bias, pOut = output)
@@ -79,6 +77,7 @@ public static unsafe partial class QuantizedConv2D
                 Padded = pScratch, PaddedHeight = height + 2 * padding, PaddedWidth = width + 2 * padding, Kernel = kernelSize,
                 Stride = stride, Dilation = dilation, K = k, OutHeight = outHeight, OutWidth = outWidth, Packed = pPacked, Vector = vector,
             };
+            job.Inverse = pixelMin; // the ranges are read before it is written (WindowParameters)
             WindowParameters(ref job, pixelMin, pixelMax);
             int quads = (k + 3) / 4;
             job.Items = pool is null || pool.Threads == 1 ? 1 : Math.Min(quads, 4 * pool.Threads);
@@ -92,7 +91,7 @@ public static unsafe partial class QuantizedConv2D
 
     private struct UnfoldJob
     {
-        public float* Padded;
+        public float* Padded, Inverse;
         public byte* Packed;
         public int PaddedHeight, PaddedWidth, Kernel, Stride, Dilation, K, OutHeight, OutWidth, Items;
         public bool Vector;
@@ -105,6 +104,6 @@ public static unsafe partial class QuantizedConv2D
         int quads = (j->K + 3) / 4;
         int first = (int)((long)quads * item / j->Items), last = (int)((long)quads * (item + 1) / j->Items);
         PackUnfolded(j->Padded, j->PaddedHeight, j->PaddedWidth, j->Kernel, j->Stride, j->Dilation, j->K, j->OutHeight,
-            j->OutWidth, j->Packed, j->Vector, first, last);
+            j->OutWidth, j->Packed, j->Inverse, j->Vector, first, last);
     }
 }

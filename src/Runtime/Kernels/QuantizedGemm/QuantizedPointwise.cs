@@ -81,9 +81,7 @@ public static unsafe class QuantizedPointwise
         if (pixels <= 0 || outChannels <= 0) return false;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inChannels);
         if (input.Length < inChannels * pixels) throw new ArgumentException("input too short", nameof(input));
-        int encoded = QuantizedWeights.EncodedLength(inChannels, outChannels);
-        if (encodedWeight.Length != encoded)
-            throw new ArgumentException($"an encoded {outChannels} x {inChannels} int8 weight has {encoded} floats, not {encodedWeight.Length} (use QuantizedWeights.Encode)", nameof(encodedWeight));
+        QuantizedWeights.CheckEncoded(encodedWeight, inChannels, outChannels, nameof(encodedWeight));
         QuantizedGemm.CheckOutputs(bias, output, residual, outChannels, pixels);
         return true;
     }

@@ -104,12 +104,20 @@ public sealed class QuantizedWeights
         return encoded;
     }
 
+    /// <summary>Throws unless <paramref name="encoded"/> is exactly an encoded M x K weight's length.</summary>
+    internal static void CheckEncoded(ReadOnlySpan<float> encoded, int k, int m, string paramName)
+    {
+        int length = EncodedLength(k, m);
+        if (encoded.Length != length)
+            throw new ArgumentException($"an encoded {m} x {k} int8 weight has {length} floats, not {encoded.Length} (use QuantizedWeights.Encode)", paramName);
+    }
+
     /// <summary>The weight an encoded entry holds (a copy: for tests and tools; the kernels read the entry in place).</summary>
     public static QuantizedWeights Decode(ReadOnlySpan<float> encoded, int k, int m)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(m);
-        if (encoded.Length != EncodedLength(k, m)) throw new ArgumentException($"an encoded {m} x {k} weight has {EncodedLength(k, m)} floats, not {encoded.Length}", nameof(encoded));
+        CheckEncoded(encoded, k, m, nameof(encoded));
         return new QuantizedWeights(k, m, MemoryMarshal.AsBytes(encoded[(2 * m)..]).ToArray(), encoded[..m].ToArray(),
             MemoryMarshal.Cast<float, int>(encoded[m..(2 * m)]).ToArray());
     }
