@@ -220,6 +220,10 @@ public class QuantizedGemmTests(ITestOutputHelper output)
         // with saturation and add the zero point the same way, so even these give the reference's bytes.
         cases.Add((4, 19, Enumerable.Range(0, 76).Select(i => i % 3 == 0 ? 3e38f : i % 3 == 1 ? -3e38f : 5f).ToArray()));
         cases.Add((4, 19, Enumerable.Range(0, 76).Select(i => i % 5 == 0 ? float.PositiveInfinity : i % 5 == 1 ? float.NegativeInfinity : i * 0.1f).ToArray()));
+        // The same over 70 pixels: the vector path's blocks of 4 vectors (ranges in registers) and its vector parameters.
+        cases.Add((4, 70, Enumerable.Range(0, 280).Select(i => i % 7 == 0 ? float.PositiveInfinity : i % 11 == 1 ? float.NegativeInfinity : i % 13 == 2 ? 3e38f : i * 0.1f).ToArray()));
+        // NaN: its pixel's range is NaN, so scale 1 and every byte as the reference's.
+        cases.Add((3, 70, Enumerable.Range(0, 210).Select(i => i % 17 == 0 ? float.NaN : i * -0.05f).ToArray()));
         foreach (var (k, n, x) in cases)
         {
             var packed = new byte[QuantizedGemm.PackedActivationLength(k, n)];
