@@ -19,31 +19,23 @@ internal static class FmaPeak
         => Math.Max(Vector512.IsHardwareAccelerated ? Measure512() : 0, Vector256.IsHardwareAccelerated ? Measure256() : 0);
 
     public static double Measure512(int repeats = 60)
-    {
-        double best = 0;
-        for (int r = 0; r < repeats; r++)
-        {
-            long iterations = 1_000_000;
-            long t0 = Stopwatch.GetTimestamp();
-            var sink = Loop512(iterations, 1.0000001f);
-            double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-            GC.KeepAlive(sink);
-            best = Math.Max(best, 12.0 * 2 * Vector512<float>.Count * iterations / seconds / 1e9);
-        }
-        return best;
-    }
+        => Best(repeats, 12.0 * 2 * Vector512<float>.Count, n => Loop512(n, 1.0000001f));
 
     public static double Measure256(int repeats = 60)
+        => Best(repeats, 12.0 * 2 * Vector256<float>.Count, n => Loop256(n, 1.0000001f));
+
+    /// <summary>The best rate of several runs of a loop of a million iterations, in G operations per second.</summary>
+    private static double Best<T>(int repeats, double operationsPerIteration, Func<long, T> loop)
     {
         double best = 0;
         for (int r = 0; r < repeats; r++)
         {
             long iterations = 1_000_000;
             long t0 = Stopwatch.GetTimestamp();
-            var sink = Loop256(iterations, 1.0000001f);
+            var sink = loop(iterations);
             double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
             GC.KeepAlive(sink);
-            best = Math.Max(best, 12.0 * 2 * Vector256<float>.Count * iterations / seconds / 1e9);
+            best = Math.Max(best, operationsPerIteration * iterations / seconds / 1e9);
         }
         return best;
     }
@@ -89,20 +81,7 @@ internal static class FmaPeak
     /// multiply-adds per second, 0 where AVX-VNNI is missing: the ceiling of the int8 GEMM's AvxVnni256 path.
     /// </summary>
     public static double MeasureVnni256(int repeats = 60)
-    {
-        if (!AvxVnni.IsSupported) return 0;
-        double best = 0;
-        for (int r = 0; r < repeats; r++)
-        {
-            long iterations = 1_000_000;
-            long t0 = Stopwatch.GetTimestamp();
-            var sink = LoopVnni256(iterations);
-            double seconds = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-            GC.KeepAlive(sink);
-            best = Math.Max(best, 12.0 * 32 * iterations / seconds / 1e9);
-        }
-        return best;
-    }
+        => AvxVnni.IsSupported ? Best(repeats, 12.0 * 32, LoopVnni256) : 0;
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int LoopVnni256(long n)
