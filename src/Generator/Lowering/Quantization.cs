@@ -18,14 +18,10 @@ namespace MobileViT.Compiled.Generator.Lowering;
 /// bias, activation and residual add are applied in float to the int32 sums.
 /// </para>
 /// <para>
-/// int8 too: the second stage's projections (the 1x1 after each depthwise convolution, reading its SiLU output, a range
-/// bounded below): measured, they took the worst ImageNet logit error from 7.0 % to 8.0 % and, as shipped (NativeAOT,
-/// x86-64-v3), int8 / fp32 from 0.79 to 0.73 for XS and 0.69 to 0.63 for S; its expansions (reading the residual stream) in int8 gave 10.1 %, the whole stage 10.1-11.3 %, and the first
-/// stage's projections on top of the second's 9.6 % (over the 10 % goal or too near it).
-/// float: the other layers of the first two encoder stages (the MobileNetV2 blocks at 1/2 and 1/4 of the input size:
-/// the error quantization adds there grows through every later layer; measured on the fixtures, keeping them all float
-/// took the worst ImageNet logit error, relative to the largest logit, from 12.4 % to 7.0 %, and the Fashion-MNIST
-/// model's agreement with fp32 from 98.8 % to 99.4 %), the first
+/// float: every layer of the first two encoder stages (the MobileNetV2 blocks at 1/2 and 1/4 of the input size: the
+/// error quantization adds there grows through every later layer; measured on the fixtures, keeping them float took the
+/// worst ImageNet logit error, relative to the largest logit, from 12.4 % to 7.0 %, and the Fashion-MNIST model's
+/// agreement with fp32 from 98.8 % to 99.4 %; it costs little time, as those layers have few channels), the first
 /// convolution (it reads the raw pixels; with 3 input channels it is a small part of the work),
 /// depthwise convolutions (memory-bound: 9 multiply-adds per value read), attention (softmax and its two small
 /// products), norms and pooling.
@@ -36,24 +32,11 @@ internal static class Quantization
     /// <summary>The encoder stages (0, 1, ...) whose layers all stay float.</summary>
     internal const int FloatStages = 2;
 
-    /// <summary>The first of the float stages whose projections (a 1x1 reading a depthwise convolution) are int8 all the same.</summary>
-    internal const int Int8ProjectionsFrom = 1;
-
     public static List<LayerStep> Apply(IReadOnlyList<LayerStep> steps, IReadOnlyList<StageOutput> stages, Precision precision)
     {
         if (precision == Precision.Fp32) return steps.ToList();
-        int LastStep(int stage) => stages.Where(s => s.Stage == stage).Select(s => (int?)s.AfterStep).FirstOrDefault() ?? -1;
-        int lastFloat = LastStep(FloatStages - 1), lastAllFloat = LastStep(Int8ProjectionsFrom - 1);
-        // The kind of the step that last wrote each value, to tell a projection by its input's producer.
-        var producer = new Dictionary<int, OpKind>();
-        var result = new List<LayerStep>(steps.Count);
-        foreach (var step in steps)
-        {
-            bool projection = step.Kind == OpKind.PointwiseConv && producer.TryGetValue(step.Input, out var kind) && kind == OpKind.DepthwiseConv2D;
-            result.Add(step.Index > lastFloat || (step.Index > lastAllFloat && projection) ? Quantize(step) : Early(step));
-            producer[step.Output] = step.Kind;
-        }
-        return result;
+        var lastFloat = stages.Where(s => s.Stage == FloatStages - 1).Select(s => (int?)s.AfterStep).FirstOrDefault() ?? -1;
+        return steps.Select(step => step.Index <= lastFloat ? Early(step) : Quantize(step)).ToList();
     }
 
     private static LayerStep Early(LayerStep step) => step.Kind switch
