@@ -58,33 +58,42 @@ public static unsafe partial class QuantizedConv2D
     }
 
     /// <summary>
-    /// Each output pixel's scale and zero point (<see cref="QuantizedGemm.ParametersFor"/>) from the min and max of its
+    /// Each output pixel's scale and zero point (<see cref="QuantizedGemm.Parameters"/>) from the min and max of its
     /// receptive field: the k x k bordered pixels it reads, over all channels (its column of the unfolded input). Written
     /// where the GEMM reads them in the packed activations; the padding pixels get scale 1 and zero point 0. Also each
-    /// pixel's 1 / scale into j.Inverse, which may be <paramref name="pixelMin"/>: pixel p's window starts at bordered
-    /// pixel (oy s) PW + ox s >= p, so the later windows never read what p overwrites.
+    /// pixel's 1 / scale into j.Inverse, which may be <paramref name="pixelMin"/>: written a row of output pixels at a time
+    /// after that row's windows are read, and a later row's windows start at bordered pixel (oy s) PW >= the pixels
+    /// written so far, so they never read what was overwritten.
     /// </summary>
     private static void WindowParameters(ref UnfoldJob j, float* pixelMin, float* pixelMax)
     {
-        int n = j.OutHeight * j.OutWidth;
+        int n = j.OutHeight * j.OutWidth, width = j.OutWidth;
         float* scales = QuantizedGemm.PixelScales(j.Packed, j.K, n);
         int* zps = QuantizedGemm.PixelZeroPoints(j.Packed, j.K, n);
-        for (int oy = 0; oy < j.OutHeight; oy++)
-        for (int ox = 0; ox < j.OutWidth; ox++)
+        // One output row's window ranges at a time, then their parameters by QuantizeActivations' own function.
+        float[]? heap = width > 4096 ? new float[2 * width] : null;
+        Span<float> ranges = heap ?? stackalloc float[2 * width];
+        fixed (float* lo = ranges)
         {
-            float lo = float.PositiveInfinity, hi = float.NegativeInfinity;
-            for (int ky = 0; ky < j.Kernel; ky++)
-            for (int kx = 0; kx < j.Kernel; kx++)
+            float* hi = lo + width;
+            for (int oy = 0; oy < j.OutHeight; oy++)
             {
-                long i = (long)(oy * j.Stride + ky * j.Dilation) * j.PaddedWidth + ox * j.Stride + kx * j.Dilation;
-                lo = MathF.Min(lo, pixelMin[i]);
-                hi = MathF.Max(hi, pixelMax[i]);
+                for (int ox = 0; ox < width; ox++)
+                {
+                    float l = float.PositiveInfinity, h = float.NegativeInfinity;
+                    for (int ky = 0; ky < j.Kernel; ky++)
+                    for (int kx = 0; kx < j.Kernel; kx++)
+                    {
+                        long i = (long)(oy * j.Stride + ky * j.Dilation) * j.PaddedWidth + ox * j.Stride + kx * j.Dilation;
+                        l = MathF.Min(l, pixelMin[i]);
+                        h = MathF.Max(h, pixelMax[i]);
+                    }
+                    lo[ox] = l;
+                    hi[ox] = h;
+                }
+                int p0 = oy * width;
+                QuantizedGemm.Parameters(lo, hi, width, scales + p0, zps + p0, j.Inverse + p0, j.Vector);
             }
-            var q = QuantizedGemm.ParametersFor(lo, hi);
-            int p = oy * j.OutWidth + ox;
-            scales[p] = q.Scale;
-            zps[p] = q.ZeroPoint;
-            j.Inverse[p] = 1f / q.Scale;
         }
         for (int p = n; p < QuantizedGemm.PaddedPixels(n); p++) { scales[p] = 1f; zps[p] = 0; }
     }

@@ -120,7 +120,7 @@ public static unsafe partial class QuantizedGemm
     /// vector path does the same IEEE operations lane by lane (called once per pixel, the scalar function took 14 % of
     /// the quantize step).
     /// </summary>
-    private static void Parameters(float* lo, float* hi, int count, float* scales, int* zps, float* inverse, bool vector)
+    internal static void Parameters(float* lo, float* hi, int count, float* scales, int* zps, float* inverse, bool vector)
     {
         int i = 0;
         if (vector)
