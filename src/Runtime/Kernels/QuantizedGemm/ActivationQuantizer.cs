@@ -67,8 +67,9 @@ public static unsafe partial class QuantizedGemm
     /// Pixels [p0, p1) (p0 a multiple of the 16-pixel tile; p1 = N also writes the padding up to the tile), a chunk of
     /// <see cref="PackChunkPixels"/> at a time: the chunk's per-pixel min and max (<see cref="Ranges"/>: whole vectors of
     /// pixels per row; walking one pixel's K values instead, rows 4 KiB apart at N = 1024 fell into the same L1 set and
-    /// the step took 0.46 of the float GEMM's time), each pixel's parameters, then per k-quad its 4 rows' bytes shifted into one int32 lane,
-    /// so the vector path works on Vector&lt;float&gt;.Count pixels at a time with shifts and ors, no byte shuffles.
+    /// the step took 0.46 of the float GEMM's time), each pixel's parameters, then per k-quad its 4 rows' bytes shifted
+    /// into one int32 lane, so the vector path works on Vector&lt;float&gt;.Count pixels at a time with shifts and ors,
+    /// no byte shuffles.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pack(float* x, int k, int n, byte* dst, bool vector, int p0, int p1)
